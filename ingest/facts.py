@@ -1,0 +1,133 @@
+"""Quantities in prose → Fact records (subject, action, value, unit, year, clause)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from kb.records import Fact, join_path
+
+UNITS = [
+    "吨标准煤/万元", "万吨标准煤", "吨标准煤", "万千瓦时", "万千瓦", "千瓦", "万重量箱", "重量箱", "万标张", "标张",
+    "万平方米", "平方米", "万立方米", "立方米", "万吨", "亿吨", "吨", "万辆", "辆", "亿元", "万元", "元",
+    "个百分点", "百分点", "蒸吨", "公里", "千米", "万户", "户", "万人", "人", "个", "家", "座", "处", "台", "套",
+    "项", "条", "所", "天", "倍", "%",
+]
+UNIT_RE = "|".join(re.escape(u) for u in UNITS)
+QUANTITY = re.compile(
+    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[—\-~～至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<unit>{UNIT_RE})(?P<post>以上|以下|以内|左右)?"
+)
+ACTIONS = [
+    "累计下降", "下降到", "降低到", "减少到", "提高到", "增加到", "控制在", "下降", "降低", "减少", "削减", "淘汰",
+    "新增", "新建", "建成", "建设", "达到", "超过", "提高", "增长", "增加", "节约", "实施", "完成", "改造",
+    "执行", "安装", "推广", "占", "为",
+]
+ACTION_RE = re.compile("|".join(ACTIONS))
+PRE_QUALIFIERS = ("超过", "不低于", "不少于", "约", "近", "力争", "以上")
+YEAR = re.compile(r"(\d{4})年")
+PERIOD = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?|([一二三四五六七八九十]+|\d+)年(?:累计|内|间)")
+SENTENCE_SPLIT = re.compile(r"(?<=[。；;！？!?])")
+CLAUSE_SPLIT = re.compile(r"[，,；;。：:、]")
+PAREN = re.compile(r"[（(][^（）()]{0,40}[）)]")
+MASK = "\u2063"  # invisible filler: parenthesised text is skipped when finding clause bounds
+SUBJECT_NOISE = re.compile(r"^(?:到\d{4}年[，,]?|\d{4}年[，,]?|[“\"]?十[一二三四五六七八九]五[”\"]?(?:期间|末)?|期间|全区|其中|使|并|要|力争|同时|实现|进一步|逐步|全面|基本|确保|累计|分别)+")
+
+
+def sentences(text: str, base: int = 0) -> list[tuple[int, str]]:
+    out, pos = [], 0
+    for part in SENTENCE_SPLIT.split(text):
+        if part.strip():
+            lead = len(part) - len(part.lstrip())
+            out.append((base + pos + lead, part.strip()))
+        pos += len(part)
+    return out
+
+
+def _clause_bounds(sentence: str, start: int, end: int, splitter=CLAUSE_SPLIT) -> tuple[int, int]:
+    lo = start
+    while lo > 0 and not splitter.match(sentence[lo - 1]):
+        lo -= 1
+    hi = end
+    while hi < len(sentence) and not splitter.match(sentence[hi]):
+        hi += 1
+    return lo, hi
+
+
+def _clean_subject(text: str) -> str:
+    text = text.replace(MASK, "")
+    if re.match(r"^比", text) or re.search(r"\d(?:%|万|吨)", text):
+        return ""  # "比2010年的92.1万吨下降6.7%": the subject is the sentence's, not "比…"
+    text = text.strip(" ，,、的")
+    text = SUBJECT_NOISE.sub("", text)
+    text = re.sub(r"(比\d{4}年(?:的)?|比“?十[一二三四五六七八九]五”?)$", "", text)
+    return text.strip(" ，,、的“”\"")
+
+
+def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, ...]) -> list[Fact]:
+    """Facts from one paragraph text that begins at `start` in the normalized document."""
+    facts: list[Fact] = []
+    for s_start, sentence in sentences(text, start):
+        years = [(m.start(), m.group(1)) for m in YEAR.finditer(sentence)]
+        period_m = PERIOD.search(sentence)
+        period = (period_m.group(1) or (period_m.group(2) + "年")) if period_m else ""
+        last_action, last_subject = "", ""
+        masked = PAREN.sub(lambda p: MASK * len(p.group(0)), sentence)
+        for m in QUANTITY.finditer(sentence):
+            if MASK in masked[m.start():m.end()]:
+                continue  # quantities inside parentheses are qualifiers of the main one
+            if m.start() > 0 and (sentence[m.start() - 1].isdigit() or sentence[m.start() - 1] == "."):
+                continue
+            unit = m.group("unit")
+            value = float(m.group("num"))
+            # A wider clause for the action (commas), a narrow one for list items (、).
+            c_lo, c_hi = _clause_bounds(masked, m.start(), m.end(), re.compile(r"[，,；;。：:]"))
+            i_lo, _ = _clause_bounds(masked, m.start(), m.end())
+            before_item = masked[i_lo:m.start()]
+            before_clause = masked[c_lo:m.start()]
+            actions = list(ACTION_RE.finditer(before_item))
+            base_value = re.search(r"比(\d{4})年的?$", before_item)
+            if base_value:
+                # "比2010年的92.1万吨": the base the target is measured against
+                action, subject = "基数", last_subject
+            elif actions:
+                act = actions[-1]
+                action = act.group(0)
+                between = _clean_subject(before_item[act.end():])
+                subject = between if len(between) >= 2 else _clean_subject(before_item[: act.start()])
+                if not subject:
+                    outer = list(ACTION_RE.finditer(before_clause))
+                    subject = _clean_subject(before_clause[: outer[-1].start()]) if outer else ""
+            else:
+                action = last_action
+                subject = _clean_subject(before_item)
+            after = sentence[m.end(): c_hi]
+            obj_m = re.match(r"^(?:的)?([^，,；;。、]{2,30})", after)
+            obj = obj_m.group(1) if obj_m and not re.match(r"^(?:以上|以下|以内|左右|，)", after) else ""
+            if not subject:
+                subject = _clean_subject(obj) if obj and action in ("建设", "新建", "建成", "新增", "实施", "完成", "安装", "推广", "执行", "改造") else last_subject
+            if not subject:
+                continue
+            base_year = ""
+            bm = re.search(r"比(\d{4})年", masked[c_lo:m.start()])
+            if bm:
+                base_year = bm.group(1)
+            year = ""
+            prior_years = [y for pos, y in years if pos < m.start() and sentence[pos:pos + 5] != base_year + "年"]
+            if prior_years:
+                year = prior_years[-1]
+            qualifier = m.group("post") or ""
+            pre = sentence[max(c_lo, m.start() - 3): m.start()]
+            for q in PRE_QUALIFIERS:
+                if pre.endswith(q):
+                    qualifier = q + qualifier
+            quote = sentence[c_lo:c_hi]
+            if obj and obj not in subject and action in ("实施", "执行", "建设", "新建", "建成") and unit in ("%", "个"):
+                subject = f"{subject}（{obj}）" if subject != _clean_subject(obj) else subject
+            fid = hashlib.sha1(f"{doc_id}:{s_start}:{m.start()}".encode()).hexdigest()[:12]
+            facts.append(Fact(
+                fact_id="f_" + fid, doc_id=doc_id, subject=subject[-40:], action=action, value=value, unit=unit,
+                raw=m.group(0), qualifier=qualifier, year=year, period=period, base_year=base_year,
+                section_path=join_path(section_path), sentence=sentence, quote=quote, start=s_start + m.start(),
+            ))
+            last_action, last_subject = action, subject
+    return facts

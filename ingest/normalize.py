@@ -1,0 +1,242 @@
+"""Text normalization that keeps meaning; every quote the assistant shows is a substring of its output.
+
+- full-width digits, Latin letters and % become ASCII (Chinese punctuation stays as written);
+- indentation and trailing spaces go; blank-line runs collapse;
+- tables laid out one cell per line (or tab-separated) become pipe rows, wrapped cells joined;
+- a number broken from its unit across lines ("铜冶炼3.5" ⏎ ⏎ "万吨") is joined.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
+SENTENCE_END = "。；！？;!?"
+UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座|处|家|辆|平方|立方|公里|千米|米|标|重量箱|户|人|元|项|千瓦|兆瓦|度|蒸吨|天|年|倍|多|以上|以内|左右)")
+MAX_CELL_CHARS = 40
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width digits/letters/%/.+- → ASCII; everything else as written."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF10 <= code <= 0xFF19 or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A:
+            out.append(chr(code - 0xFEE0))
+        elif ch in "％":
+            out.append("%")
+        elif ch in "\u00a0\u2002\u2003\u2009":
+            out.append(" ")
+        else:
+            out.append(ch)
+    text = "".join(out)
+    # "１．５" → "1.5", "－３％" → "-3%": only between or before digits, where the meaning is a number.
+    text = re.sub(r"(?<=\d)[．·](?=\d)", ".", text)
+    text = re.sub(r"[－−–](?=\d)", "-", text)
+    text = re.sub(r"[＋](?=\d)", "+", text)
+    return text
+
+
+def normalize_question(text: str) -> str:
+    """Questions get the stronger NFKC form (full-width, compatibility characters) plus our text rules."""
+    return to_halfwidth(unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def normalize_text(raw: str, fmt: str = "txt") -> str:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\f")
+    text = to_halfwidth(text)
+    lines = text.split("\n")
+    lines = rebuild_cell_tables(lines)
+    lines = [strip_line(line) for line in lines]
+    if fmt == "pdf":
+        lines = join_wrapped_lines(lines)
+    lines = join_broken_numbers(lines)
+    return collapse_blank_lines(lines)
+
+
+def strip_line(line: str) -> str:
+    line = line.strip(" \t\u3000\f")
+    return re.sub(r"[ \t]{2,}", " ", line) if not line.startswith("|") else line
+
+
+def collapse_blank_lines(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+def join_broken_numbers(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line and re.search(r"\d$", line) and not line.startswith("|"):
+            j = i + 1
+            while j < len(lines) and not lines[j]:
+                j += 1
+            if j < len(lines) and UNIT_START.match(lines[j]) and not lines[j].startswith("|"):
+                out.append(line + lines[j])
+                i = j + 1
+                continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """PDF text layers break paragraphs at the page width; rejoin lines that do not end a sentence."""
+    from ingest.structure import heading_kind
+
+    out: list[str] = []
+    for line in lines:
+        if (
+            out
+            and out[-1]
+            and line
+            and out[-1][-1] not in SENTENCE_END + "：:"
+            and not heading_kind(line)
+            and not heading_kind(out[-1])
+            and not line.startswith("|")
+            and not TABLE_TITLE.match(line)
+            and len(out[-1]) > 15
+        ):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
+# ---------- one-cell-per-line and tab-separated tables ----------
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\u3000"))]
+
+
+def _groups(lines: list[str], start: int) -> list[tuple[int, int]]:
+    """(start, end) index ranges of non-blank line groups from `start`."""
+    groups, i = [], start
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and lines[j].strip():
+            j += 1
+        groups.append((i, j))
+        i = j
+        if len(groups) > 400:
+            break
+    return groups
+
+
+def _cells(lines: list[str], lo: int, hi: int, cell_indent: str) -> list[str]:
+    cells: list[str] = []
+    for line in lines[lo:hi]:
+        if cells and cell_indent and not line.startswith(cell_indent):
+            cells[-1] += line.strip(" \t\u3000")  # a wrapped cell: "单位GDP" ⏎ "能耗降低"
+        else:
+            cells.append(line.strip(" \t\u3000"))
+    return cells
+
+
+def _is_cell(text: str) -> bool:
+    return 0 < len(text) <= MAX_CELL_CHARS and text[-1] not in "。；;"
+
+
+def rebuild_cell_tables(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].strip(" \t\u3000")
+        if TABLE_TITLE.match(stripped) and len(stripped) <= 60:
+            consumed = _try_cell_table(lines, i, out)
+            if consumed:
+                i = consumed
+                continue
+        tab_end = _try_tab_table(lines, i, out)
+        if tab_end:
+            i = tab_end
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _try_cell_table(lines: list[str], title_idx: int, out: list[str]) -> int:
+    title = lines[title_idx].strip(" \t\u3000")
+    groups = _groups(lines, title_idx + 1)
+    if not groups:
+        return 0
+    gi = 0
+    lo, hi = groups[0]
+    # The same title repeated inside the box (the bundled plan does this).
+    if hi - lo == 1 and lines[lo].strip(" \t\u3000") == title:
+        gi = 1
+    if gi >= len(groups):
+        return 0
+    unit_line = ""
+    lo, hi = groups[gi]
+    if hi - lo == 1 and re.match(r"^[（(]?单位[：:]", lines[lo].strip(" \t\u3000")):
+        unit_line = lines[lo].strip(" \t\u3000")
+        gi += 1
+        if gi >= len(groups):
+            return 0
+    lo, hi = groups[gi]
+    cell_indent = _indent(lines[lo])
+    header = _cells(lines, lo, hi, cell_indent)
+    if len(header) < 2 or not all(_is_cell(c) for c in header):
+        return 0
+    rows, end = [], hi
+    for lo, hi in groups[gi + 1:]:
+        cells = _cells(lines, lo, hi, cell_indent)
+        if not (2 <= len(cells) <= len(header)) or not all(_is_cell(c) for c in cells):
+            break
+        if _indent(lines[lo]) != cell_indent:
+            break
+        rows.append(cells)
+        end = hi
+    if not rows:
+        return 0
+    from ingest.loaders import render_table
+
+    out += [title, ""]
+    if unit_line:
+        out += [unit_line, ""]
+    out += render_table([header] + [r + [""] * (len(header) - len(r)) for r in rows]).split("\n")
+    out.append("")
+    return end
+
+
+def _split_tabs(line: str) -> list[str]:
+    return [c.strip(" \u3000") for c in re.split(r"\t+| {3,}", line.strip(" \t\u3000"))]
+
+
+def _try_tab_table(lines: list[str], i: int, out: list[str]) -> int:
+    """Consecutive lines with the same number (≥2) of tab-separated short fields form a table."""
+    first = lines[i].strip(" \t\u3000")
+    if "\t" not in first:
+        return 0
+    cells = _split_tabs(lines[i])
+    if len(cells) < 2 or not all(_is_cell(c) for c in cells):
+        return 0
+    rows = [cells]
+    j = i + 1
+    while j < len(lines) and lines[j].strip():
+        nxt = _split_tabs(lines[j])
+        if len(nxt) != len(cells) or not all(_is_cell(c) for c in nxt):
+            break
+        rows.append(nxt)
+        j += 1
+    if len(rows) < 2:
+        return 0
+    from ingest.loaders import render_table
+
+    out += [""] + render_table(rows).split("\n") + [""]
+    return j

@@ -1,0 +1,130 @@
+"""The plan-document format in one place: loaded text → normalized text → Document (outline, tables, facts, chunks)."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from pathlib import Path
+
+from ingest.chunk import chunk_id_for, make_chunks
+from ingest.facts import extract_facts, sentences
+from ingest.loaders import Loaded, load_bytes
+from ingest.normalize import TABLE_TITLE, normalize_text
+from ingest.structure import parse_outline
+from ingest.tables import build_table, title_unit
+from kb.errors import EmptyDocument
+from kb.records import Chunk, Document, Section, join_path
+
+INTRO_MAX_CHARS = 200
+
+
+def doc_id_for(name: str, sha: str) -> str:
+    stem = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "_", Path(name).stem).strip("_")[:40] or "doc"
+    return f"{stem}_{sha[:8]}"
+
+
+def parse_bytes(name: str, data: bytes) -> Document:
+    """Parse one file's bytes into a Document; raises IngestError subclasses with Chinese messages."""
+    loaded = load_bytes(name, data)
+    sha = hashlib.sha256(data).hexdigest()
+    return parse_loaded(name, loaded, sha)
+
+
+def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
+    text = normalize_text(loaded.text, loaded.fmt)
+    if not text.strip():
+        raise EmptyDocument(f"{name}: no text", "文件中没有可识别的文字。")
+    doc_id = doc_id_for(name, sha)
+    doc = Document(doc_id=doc_id, name=Path(name).name, sha256=sha, text=text, fmt=loaded.fmt, encoding=loaded.encoding)
+    outline = parse_outline(text)
+    doc.sections = [Section(doc_id, path, len(path), s, e) for path, s, e in outline.sections]
+    page_of = None
+    if loaded.page_starts:
+        doc.page_starts = _page_starts(loaded, text)
+        page_of = lambda off: bisect.bisect_right(doc.page_starts, off)  # noqa: E731 (1-based pages)
+    blocks = outline.blocks
+    for idx, block in enumerate(blocks):
+        if block.kind in ("para", "item", "heading"):
+            doc.facts.extend(extract_facts(doc_id, block.text, block.start, block.path))
+        if block.kind == "item":
+            doc.items.append(block.text)
+        if block.kind == "table":
+            title, intro, unit_hint = _caption(blocks, idx, text)
+            table, warnings = build_table(doc_id, text, block.start, block.end, title, block.path, intro,
+                                          title_unit(title) or unit_hint)
+            doc.warnings.extend(warnings)
+            if table is not None:
+                doc.tables.append(table)
+    doc.chunks = make_chunks(doc_id, text, blocks, page_of)
+    doc.chunks.extend(_table_chunks(doc, page_of))
+    doc.chunks.sort(key=lambda c: c.start)
+    if not doc.chunks:
+        raise EmptyDocument(f"{name}: no chunks", "文件有内容，但没有切分出任何可检索的段落。")
+    return doc
+
+
+def _page_starts(loaded: Loaded, text: str) -> list[int]:
+    # Map each page's first line into the normalized text (normalization only shortens lines).
+    starts, pos = [], 0
+    raw = loaded.text
+    for p, raw_start in enumerate(loaded.page_starts):
+        snippet = normalize_text(raw[raw_start: raw_start + 200]).strip().split("\n")[0][:20]
+        found = text.find(snippet, pos) if snippet else -1
+        starts.append(found if found >= 0 else pos)
+        pos = max(pos, starts[-1])
+    return starts
+
+
+def _caption(blocks, idx: int, text: str) -> tuple[str, str, str]:
+    """Title, introducing sentence and unit line for the table at blocks[idx]."""
+    block = blocks[idx]
+    title, unit_hint, intro = block.box, "", ""
+    j = idx - 1
+    while j >= 0 and blocks[j].kind in ("para", "item", "box_title") and j >= idx - 3:
+        prev = blocks[j]
+        line = prev.text.strip()
+        if re.match(r"^[（(]?单位[：:]", line):
+            unit_hint = title_unit(line)
+        elif not title and (TABLE_TITLE.match(line) or (len(line) <= 40 and line[-1] not in "。；;，,")):
+            title = line
+        elif prev.kind != "box_title":
+            intro = _last_sentence(line)
+            break
+        j -= 1
+    if not intro:
+        # The sentence before the box title introduces the table ("各盟市全面完成…指标…").
+        k = j
+        while k >= 0 and blocks[k].kind not in ("para", "item"):
+            k -= 1
+        if k >= 0 and blocks[k].path[: len(block.path) - 1] == block.path[: len(block.path) - 1]:
+            intro = _last_sentence(blocks[k].text)
+    return title or "表格", intro, unit_hint
+
+
+def _last_sentence(text: str) -> str:
+    parts = sentences(text)
+    return parts[-1][1][:INTRO_MAX_CHARS] if parts else ""
+
+
+def _table_chunks(doc: Document, page_of) -> list[Chunk]:
+    out = []
+    for table in doc.tables:
+        start = table.start
+        title_at = doc.text.rfind(table.title, 0, table.start)
+        if title_at >= 0 and table.start - title_at < 200:
+            start = title_at
+        body = doc.text[start: table.end]
+        units = sorted({c.unit for c in table.cells if c.unit})
+        context = " ".join(filter(None, [table.title, table.intro, "单位：" + "、".join(units) if units else ""]))
+        out.append(Chunk(chunk_id_for(doc.doc_id, start, body), doc.doc_id, body, table.section_path, start,
+                         table.end, "table", page_of(start) if page_of else None, context))
+    return out
+
+
+def section_path_at(doc: Document, offset: int) -> str:
+    best = ()
+    for sec in doc.sections:
+        if sec.start <= offset <= sec.end and len(sec.path) > len(best):
+            best = sec.path
+    return join_path(best)

@@ -1,0 +1,199 @@
+"""Ingest files into the knowledge base: parse each, then write one new generation and swap it in."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.parse import parse_bytes
+from kb.errors import IngestError, PolicyQAError, StoreError
+from kb.records import Document
+from kb.settings import Settings
+from kb.store import StoredDocs, current_generation, load_generation, write_generation, writer_lock
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    name: str
+    ok: bool
+    doc_id: str = ""
+    skipped: bool = False
+    error: str = ""
+    counts: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult]
+    generation: str | None
+    seconds: float
+    totals: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if not r.ok]
+
+    def summary(self) -> str:
+        t = self.totals
+        lines = [
+            f"导入完成：{sum(r.ok and not r.skipped for r in self.results)} 个文件已导入，"
+            f"{sum(r.skipped for r in self.results)} 个未变化已跳过，{len(self.failed)} 个失败；用时 {self.seconds:.1f} 秒。",
+            f"知识库现有：文档 {t.get('documents', 0)}，章节 {t.get('sections', 0)}，表格 {t.get('tables', 0)}"
+            f"（{t.get('rows', 0)} 行），数量事实 {t.get('facts', 0)}，文本块 {t.get('chunks', 0)}。",
+        ]
+        for r in self.results:
+            if not r.ok:
+                lines.append(f"  ✗ {r.name}：{r.error}")
+            for w in r.warnings:
+                lines.append(f"  ! {r.name}：{w}")
+        return "\n".join(lines)
+
+
+def sanitize_name(name: str) -> str:
+    """A file name safe to store: no directories, no traversal, no control characters."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = re.sub(r"[\x00-\x1f/:*?\"<>|]", "_", base).strip(" .") or "file"
+    return base[:120]
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def _doc_row(doc: Document, seconds: float) -> dict:
+    return {
+        "doc_id": doc.doc_id, "name": doc.name, "sha256": doc.sha256, "fmt": doc.fmt, "encoding": doc.encoding,
+        "n_sections": len(doc.sections), "n_tables": len(doc.tables),
+        "n_rows": sum(len(t.row_labels) for t in doc.tables), "n_facts": len(doc.facts), "n_chunks": len(doc.chunks),
+        "chars": len(doc.text), "ingest_seconds": round(seconds, 3), "ingested_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "warnings": list(doc.warnings), "items": list(doc.items),
+    }
+
+
+def _load_current(settings: Settings) -> StoredDocs:
+    gen = current_generation(settings.kb_dir)
+    if not gen:
+        return StoredDocs()
+    try:
+        return load_generation(settings.kb_dir / "gens" / gen)
+    except StoreError:
+        logger.warning("current knowledge base unreadable; starting a fresh one")
+        return StoredDocs()
+
+
+def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=None, keep_uploads: bool = True) -> IngestReport:
+    """Parse and add files given as (name, bytes). Bad files are reported; the rest still go in."""
+    started = time.perf_counter()
+    results: list[FileResult] = []
+    parsed: list[tuple[Document, bytes]] = []
+    with writer_lock(settings.kb_dir):
+        stored = _load_current(settings)
+        known = {d["sha256"]: d for d in stored.docs}
+        for n, (name, data) in enumerate(files, 1):
+            name = sanitize_name(name)
+            if progress:
+                progress("parse", n, len(files), name)
+            t0 = time.perf_counter()
+            try:
+                if len(data) > settings.max_upload_bytes * 4:
+                    raise IngestError("too large", f"文件过大（{len(data) // 1024 // 1024} MB），超过上限。")
+                doc = parse_bytes(name, data)
+            except PolicyQAError as exc:
+                results.append(FileResult(name, False, error=exc.user_message, seconds=time.perf_counter() - t0))
+                continue
+            except Exception as exc:  # a parser bug must not sink the batch
+                logger.exception("unexpected error parsing %s", name)
+                results.append(FileResult(name, False, error=f"解析时出现内部错误：{type(exc).__name__}",
+                                          seconds=time.perf_counter() - t0))
+                continue
+            if doc.sha256 in known:
+                results.append(FileResult(name, True, known[doc.sha256]["doc_id"], skipped=True))
+                continue
+            seconds = time.perf_counter() - t0
+            counts = {"sections": len(doc.sections), "tables": len(doc.tables), "facts": len(doc.facts),
+                      "chunks": len(doc.chunks), "rows": sum(len(t.row_labels) for t in doc.tables)}
+            results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings), seconds=seconds))
+            parsed.append((doc, data))
+        generation = current_generation(settings.kb_dir)
+        if parsed:
+            new_names = {doc.name for doc, _ in parsed}
+            stored.remove({d["doc_id"] for d in stored.docs if d["name"] in new_names})
+            for doc, data in parsed:
+                stored.docs.append(_doc_row(doc, next(r.seconds for r in results if r.doc_id == doc.doc_id)))
+                stored.texts[doc.doc_id] = doc.text
+                stored.chunks.extend(doc.chunks)
+                stored.tables.extend(doc.tables)
+                stored.facts.extend(doc.facts)
+            generation = write_generation(settings, stored, progress)
+            if keep_uploads:
+                _keep_uploads(settings, parsed)
+    return IngestReport(results, generation, time.perf_counter() - started, _totals(stored))
+
+
+def _keep_uploads(settings: Settings, parsed) -> None:
+    folder = settings.kb_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc, data in parsed:
+        (folder / f"{doc.doc_id}__{sanitize_name(doc.name)}").write_bytes(data)
+
+
+def _totals(stored: StoredDocs) -> dict:
+    return {
+        "documents": len(stored.docs), "sections": sum(d.get("n_sections", 0) for d in stored.docs),
+        "tables": len(stored.tables), "rows": sum(d.get("n_rows", 0) for d in stored.docs),
+        "facts": len(stored.facts), "chunks": len(stored.chunks),
+    }
+
+
+def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> IngestReport:
+    files, unreadable = [], []
+    for p in expand_paths(paths):
+        try:
+            files.append((p.name, p.read_bytes()))
+        except OSError as exc:
+            unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{exc.strerror or exc}"))
+    report = ingest_files(settings, files, progress)
+    report.results[:0] = unreadable
+    return report
+
+
+def delete_documents(settings: Settings, doc_ids: list[str]) -> str | None:
+    """Remove documents (chunks, tables, facts, embeddings, uploads) and swap in the new generation."""
+    with writer_lock(settings.kb_dir):
+        stored = _load_current(settings)
+        known = {d["doc_id"] for d in stored.docs}
+        missing = [d for d in doc_ids if d not in known]
+        if missing:
+            raise IngestError(f"unknown documents {missing}", f"知识库中没有这些文档：{'、'.join(missing)}")
+        stored.remove(set(doc_ids))
+        gen = write_generation(settings, stored)
+        for doc_id in doc_ids:
+            for f in (settings.kb_dir / "uploads").glob(f"{doc_id}__*"):
+                f.unlink(missing_ok=True)
+        return gen
+
+
+def rebuild(settings: Settings, progress=None) -> IngestReport:
+    """Re-parse every stored upload from scratch (after a parser upgrade, or to repair)."""
+    folder = settings.kb_dir / "uploads"
+    files = [(p.name.split("__", 1)[-1], p.read_bytes()) for p in sorted(folder.glob("*__*"))] if folder.exists() else []
+    with writer_lock(settings.kb_dir):
+        write_generation(settings, StoredDocs())
+    for p in folder.glob("*__*") if folder.exists() else []:
+        p.unlink()
+    return ingest_files(settings, files, progress)

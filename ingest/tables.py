@@ -1,0 +1,155 @@
+"""Pipe-table blocks → Table records: headers, units, row hierarchy, numeric values and row quotes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+from kb.records import Cell, Table, join_path
+
+NUMBER = re.compile(r"^(?P<pre>约|近|超过|不低于|不高于|≥|≤|>|<)?\s*(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*(?P<post>以上|以下|以内|左右)?$")
+UNIT_IN_PARENS = re.compile(r"[（(]\s*(?:单位[：:]\s*)?(?P<unit>[^（）()]{1,16})\s*[）)]\s*$")
+TITLE_UNIT = re.compile(r"单位[：:]\s*(?P<unit>[^）)\s，,；;]{1,16})")
+SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+EMPTY_MARKS = {"", "-", "—", "--", "/", "／"}
+DITTO_MARKS = {"〃", "同上", "\""}
+
+
+def split_pipe_row(line: str) -> list[str]:
+    inner = line.strip()
+    if inner.startswith("|"):
+        inner = inner[1:]
+    if inner.endswith("|"):
+        inner = inner[:-1]
+    return [c.strip() for c in inner.split("|")]
+
+
+def parse_number(raw: str) -> tuple[float | None, bool]:
+    m = NUMBER.match(raw.replace(",", "").replace("，", "").strip())
+    if not m:
+        return None, False
+    return float(m.group("num")), bool(m.group("pct"))
+
+
+def split_unit(header: str) -> tuple[str, str]:
+    """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨')."""
+    m = UNIT_IN_PARENS.search(header)
+    if not m:
+        return header.strip(), ""
+    return header[: m.start()].strip(), m.group("unit").strip()
+
+
+def table_id_for(doc_id: str, start: int, title: str) -> str:
+    return "t_" + hashlib.sha1(f"{doc_id}:{start}:{title}".encode()).hexdigest()[:12]
+
+
+def build_table(doc_id: str, text: str, start: int, end: int, title: str, section_path: tuple[str, ...],
+                intro: str, table_unit: str) -> tuple[Table | None, list[str]]:
+    """Parse the pipe lines text[start:end]; returns (table, warnings)."""
+    warnings: list[str] = []
+    lines, offsets = [], []
+    pos = start
+    for line in text[start:end].split("\n"):
+        if line.strip() and not SEPARATOR.match(line.strip()):
+            lines.append(line)
+            offsets.append(pos)
+        pos += len(line) + 1
+    rows = [split_pipe_row(line) for line in lines]
+    if len(rows) < 2:
+        return None, [f"表格“{title or '未命名'}”只有表头，没有数据行"]
+    width = max(len(r) for r in rows)
+    ragged = [i for i, r in enumerate(rows) if len(r) != width]
+    if ragged:
+        warnings.append(f"表格“{title or '未命名'}”有 {len(ragged)} 行列数不齐，已按空格补齐")
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    header_rows = 1
+    # A second all-text row under a header with repeated (merged) cells is a sub-header.
+    if len(rows) > 2 and len(set(rows[0])) < width and not any(parse_number(c)[0] is not None for c in rows[1][1:]):
+        header_rows = 2
+    header = []
+    for c in range(width):
+        parts = [rows[h][c] for h in range(header_rows)]
+        name = parts[0] if len(set(parts)) == 1 else "".join(dict.fromkeys(p for p in parts if p))
+        header.append(name)
+    data = rows[header_rows:]
+    data_lines = lines[header_rows:]
+    # Leading label columns: text in every data row (a merged first column gives a hierarchy).
+    label_cols = 1
+    if width > 2 and all(parse_number(r[1])[0] is None and r[1] not in EMPTY_MARKS for r in data) and any(
+        parse_number(c)[0] is not None for r in data for c in r[2:]
+    ):
+        label_cols = 2
+    col_names, col_units = [], []
+    for h in header:
+        name, unit = split_unit(h)
+        col_names.append(name)
+        col_units.append(unit)
+    table_id = table_id_for(doc_id, start, title)
+    cells: list[Cell] = []
+    parent = ""
+    raw_rows: list[tuple[int, str, str, list[str], str]] = []
+    for r, (row, quote) in enumerate(zip(data, data_lines)):
+        if label_cols == 2:
+            parent_label, label = row[0], row[1]
+        else:
+            label = row[0]
+            values = row[1:]
+            if label and all(v in EMPTY_MARKS for v in values):
+                parent = label  # a group row: its children follow
+                continue
+            parent_label = parent
+        raw_rows.append((r, parent_label, label, row[label_cols:], quote.strip()))
+    # Column-level unit evidence, to flag a value printed without its "%".
+    pct_share = []
+    for c in range(width - label_cols):
+        numeric = [parse_number(vals[c]) for _, _, _, vals, _ in raw_rows if c < len(vals)]
+        numeric = [n for n in numeric if n[0] is not None]
+        pct_share.append(sum(1 for _, is_pct in numeric if is_pct) / len(numeric) if numeric else 0.0)
+    for r, parent_label, label, values, quote in raw_rows:
+        label_name, row_unit = split_unit(label)
+        for c, raw in enumerate(values):
+            col = c + label_cols
+            raw = raw.strip()
+            if raw in DITTO_MARKS and cells:
+                prev = [x for x in cells if x.col == col]
+                raw = prev[-1].raw if prev else raw
+            value, is_pct = parse_number(raw)
+            flag, unit = "", ""
+            if raw in EMPTY_MARKS:
+                flag = "empty"
+            elif value is None:
+                flag = "not_numeric"
+            elif is_pct:
+                unit = "%"
+            elif row_unit or col_units[col]:
+                unit = row_unit or col_units[col]
+            elif table_unit:
+                unit = table_unit
+            elif pct_share[c] >= 0.6:
+                if value == 0:
+                    unit = "%"  # zero is zero in any unit; the column is in percent
+                else:
+                    flag = "missing_percent"
+            cells.append(Cell(
+                table_id=table_id, row=r, col=col, row_label=label_name, parent_label=parent_label,
+                column=col_names[col], column_unit=col_units[col] or row_unit, raw=raw, value=value,
+                unit=unit, flag=flag, quote=quote,
+            ))
+            if flag == "missing_percent":
+                warnings.append(f"表格“{title}”中“{label_name}/{col_names[col]}”的值 {raw} 缺少“%”，未作推断")
+    table = Table(
+        table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
+        columns=tuple(col_names), intro=intro, cells=tuple(cells), start=start, end=end,
+    )
+    return table, warnings
+
+
+def title_unit(title: str) -> str:
+    m = TITLE_UNIT.search(title)
+    return m.group("unit") if m else ""
+
+
+def majority_unit(table: Table) -> str:
+    units = Counter(c.unit for c in table.cells if c.unit)
+    return units.most_common(1)[0][0] if units else ""

