@@ -1,0 +1,79 @@
+"""A conversation remembers the last turn's entities and intent so follow-ups can reuse them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.entities import Entities
+from assistant.intent import Intent, classify
+from kb.records import Answer
+
+MAX_TURNS = 50
+
+
+@dataclass
+class Turn:
+    question: str
+    entities: Entities
+    intent: Intent
+    answer: Answer
+    fact_action: str | None = None
+
+
+@dataclass
+class Conversation:
+    turns: list[Turn] = field(default_factory=list)
+
+    def last(self) -> Turn | None:
+        for turn in reversed(self.turns):
+            if not turn.answer.refused and turn.intent.kind not in ("out_of_scope",):
+                return turn
+        return None
+
+    def add(self, turn: Turn) -> None:
+        self.turns.append(turn)
+        del self.turns[:-MAX_TURNS]
+
+    def reset(self) -> None:
+        self.turns.clear()
+
+
+def _own_intent_words(text: str) -> bool:
+    return bool(re.search(r"最大|最小|最高|最低|前[一二三四五六七八九十\d]|年均|平均|合计|比较|哪个|减少多少|排名", text))
+
+
+def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Entities, Intent, bool]:
+    """Fill what a follow-up leaves out from the previous turn; an explicit new entity replaces the old one."""
+    if prev is None or intent.kind in ("out_of_scope", "audit"):
+        return ent, intent, False
+    short = len(ent.text) <= 20
+    follow = intent.follow_up or short
+    if not follow:
+        return ent, intent, False
+    used = False
+    if ent.regions and not ent.indicators and prev.entities.indicators:
+        ent.indicators = list(prev.entities.indicators)
+        used = True
+    elif ent.indicators and not ent.regions and not ent.overall and (prev.entities.regions or prev.entities.overall):
+        if prev.intent.kind in ("lookup", "compute", "compare") and not _own_intent_words(ent.text):
+            ent.regions = list(prev.entities.regions)
+            ent.overall = prev.entities.overall
+            used = True
+        elif prev.intent.kind == "rank":
+            used = False
+    elif not ent.indicators and not ent.regions and prev.entities.indicators and _own_intent_words(ent.text):
+        ent.indicators = list(prev.entities.indicators)
+        used = True
+    if not used:
+        return ent, intent, False
+    new_intent = classify(ent)
+    if not _own_intent_words(ent.text) and prev.intent.kind in ("lookup", "compute", "rank", "compare"):
+        if prev.intent.kind == "compare" and len(ent.regions) < 2:
+            new_intent = Intent("lookup", column=prev.intent.column, follow_up=True)
+        elif prev.intent.kind == "rank" and ent.regions:
+            new_intent = Intent("lookup", follow_up=True)
+        elif prev.intent.kind != "compare":
+            new_intent = Intent(prev.intent.kind, op=prev.intent.op, order=prev.intent.order, top=prev.intent.top,
+                                column=intent.column or prev.intent.column, follow_up=True)
+    return ent, new_intent, True

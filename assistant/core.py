@@ -1,0 +1,204 @@
+"""question → tools → Answer. The deterministic assistant: no LLM, no network."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from assistant import table_answers as ta
+from assistant import text_answers as tx
+from assistant.conversation import Conversation, Turn, merge_context
+from assistant.entities import Resolver
+from assistant.guard import check
+from assistant.intent import Intent, classify
+from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
+from kb.knowledge import KnowledgeBase, open_kb
+from kb.records import Answer, Citation
+from kb.settings import Settings, load_settings
+from tools.audit import table_issues, unit_issues
+
+logger = logging.getLogger(__name__)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Assistant:
+    """Answers questions over the live knowledge base; picks up a swapped generation on the next question."""
+
+    def __init__(self, settings: Settings | None = None, kb: KnowledgeBase | None = None):
+        self.settings = settings or load_settings()
+        self._fixed_kb = kb
+        self._kb: KnowledgeBase | None = kb
+        self._resolver: Resolver | None = None
+        self._audit: dict[str, list] = {}
+        self._lock = threading.Lock()
+
+    # ----- knowledge base -----
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._state()[0]
+
+    def _state(self) -> tuple[KnowledgeBase, Resolver, dict]:
+        """(kb, resolver, audit cache) of one generation, taken together so an answer never mixes two."""
+        with self._lock:
+            kb = self._fixed_kb or open_kb(self.settings)
+            if kb is not self._kb or self._resolver is None:
+                self._kb = kb
+                self._resolver = Resolver(kb.tables, kb.texts, self.settings.synonyms_file)
+                self._audit = {}
+            return self._kb, self._resolver, self._audit
+
+    def warm_up(self) -> None:
+        """Load jieba, the embedder and Chroma now, so the first question is as fast as the rest."""
+        kb, resolver, _ = self._state()
+        resolver.resolve("预热")
+        kb.search("预热", k=1)
+
+    # ----- answering -----
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+        started = time.perf_counter()
+        try:
+            text = self._check_question(question)
+            kb, resolver, audit_cache = self._state()
+            answer, turn = self._answer(text, conversation, kb, resolver, audit_cache)
+        except BadQuestion as exc:
+            return Answer(exc.user_message, refused=True, intent="bad_question", trace=(str(exc),))
+        except StoreError as exc:
+            return Answer(exc.user_message, refused=True, intent="error", trace=(str(exc),))
+        except PolicyQAError as exc:
+            logger.warning("answer failed: %s", exc)
+            return Answer(exc.user_message, refused=True, intent="error", trace=(str(exc),))
+        answer = self._guard(answer, text)
+        if conversation is not None and turn is not None:
+            conversation.add(Turn(text, turn[0], turn[1], answer, turn[2]))
+        ms = (time.perf_counter() - started) * 1000
+        return Answer(answer.text, answer.citations, answer.figures, answer.refused,
+                      answer.trace + (f"{ms:.1f} ms",), answer.intent, answer.chart, answer.suggestions)
+
+    def _check_question(self, question) -> str:
+        if not isinstance(question, str):
+            raise BadQuestion("not a string", "问题必须是文字。")
+        text = CONTROL.sub("", question).strip()
+        if not text:
+            raise BadQuestion("empty", "请输入问题，例如：乌海市二氧化硫目标是多少？")
+        if len(text) > self.settings.max_question_chars:
+            raise BadQuestion("too long", "问题太长了，请精简后再问（不超过两千字）。")
+        if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", text):
+            raise BadQuestion("no words", "没有识别到文字内容，请用中文提问。")
+        return text
+
+    def _audit_for(self, kb, cache):
+        def get(table):
+            if table.table_id not in cache:
+                cache[table.table_id] = table_issues(kb, table) + unit_issues(kb, table)
+            return cache[table.table_id]
+        return get
+
+    def _answer(self, text, conversation, kb, resolver, audit_cache):
+        ent = resolver.resolve(text)
+        intent = classify(ent)
+        prev = conversation.last() if conversation is not None else None
+        ent, intent, used_context = merge_context(ent, intent, prev)
+        trace = [f"intent={intent.kind}{'/' + intent.op if intent.op else ''} regions={ent.regions} "
+                 f"indicators={ent.indicators} overall={ent.overall} years={ent.years}"
+                 + (" (沿用上一轮)" if used_context else "")]
+        fact_action = None
+        if intent.kind == "out_of_scope":
+            answer = tx.refusal(kb, ent, resolver)
+        else:
+            if intent.kind == "fact" and prev is not None and not ent.indicators and (intent.follow_up or len(ent.text) <= 10):
+                fact_action = tx.question_action(ent.text) or prev.fact_action
+            else:
+                fact_action = tx.question_action(ent.text)
+            answer = self._dispatch(kb, ent, intent, resolver, audit_cache, fact_action, prev)
+        answer = Answer(answer.text, answer.citations, answer.figures, answer.refused, tuple(trace) + answer.trace,
+                        answer.intent, answer.chart, answer.suggestions)
+        return answer, (ent, intent, fact_action)
+
+    def _dispatch(self, kb, ent, intent: Intent, resolver, audit_cache, fact_action, prev) -> Answer:
+        audit = self._audit_for(kb, audit_cache)
+        attempts = []
+        if intent.kind == "lookup":
+            attempts = [lambda: ta.answer_lookup(kb, ent, intent, audit)]
+        elif intent.kind == "rank":
+            attempts = [lambda: ta.answer_rank(kb, ent, intent)]
+        elif intent.kind == "compare":
+            attempts = [lambda: ta.answer_compare(kb, ent, intent), lambda: ta.answer_lookup(kb, ent, Intent("lookup"), audit)]
+        elif intent.kind == "compute":
+            handler = {"annual": lambda: ta.answer_annual(kb, ent, intent, audit),
+                       "mean": lambda: ta.answer_aggregate(kb, ent, intent),
+                       "sum": lambda: ta.answer_aggregate(kb, ent, intent),
+                       "abs_change": lambda: ta.answer_abs_change(kb, ent, intent),
+                       "backcast": lambda: tx.answer_backcast(kb, ent, intent),
+                       "per_year": lambda: tx.answer_per_year(kb, ent, intent)}.get(intent.op)
+            attempts = [handler] if handler else []
+            if intent.op in ("backcast", "per_year"):
+                attempts.append(lambda: tx.answer_fact(kb, ent, intent))
+            else:
+                attempts.append(lambda: ta.answer_lookup(kb, ent, Intent("lookup", column="change"), audit))
+        elif intent.kind == "audit":
+            attempts = [lambda: tx.answer_audit(kb, ent, intent)]
+        elif intent.kind == "fact":
+            query = None
+            if fact_action and prev is not None and intent.follow_up:
+                query = tx.content(ent.text) + fact_action
+            attempts = [lambda: tx.answer_fact(kb, ent, intent, query, fact_action)]
+            if ent.indicators:
+                attempts.insert(0, lambda: ta.answer_lookup(kb, ent, Intent("lookup", column=intent.column), audit))
+        if intent.kind in ("fact", "narrative", "lookup", "compute"):
+            attempts.append(lambda: self._narrative(kb, ent, intent, resolver))
+        if intent.kind == "narrative":
+            attempts.insert(0, lambda: self._narrative(kb, ent, intent, resolver))
+        last_error: PolicyQAError | None = None
+        for attempt in attempts:
+            try:
+                return attempt()
+            except (NotInKnowledgeBase, ToolError) as exc:
+                last_error = exc
+                continue
+        reason = last_error.user_message if last_error else ""
+        return tx.refusal(kb, ent, resolver, reason)
+
+    def _narrative(self, kb, ent, intent, resolver) -> Answer:
+        query = tx.content(ent.text)
+        missing = self._missing_terms(query, resolver)
+        if missing:
+            ent.unknown_terms = missing
+            raise NotInKnowledgeBase(f"terms not in plan: {missing}", f"规划中没有提到“{'、'.join(missing)}”。")
+        hits = kb.search(ent.text, k=5)
+        hits = [h for h in hits if h.lexical > 0]
+        return tx.answer_narrative(kb, ent, intent, hits)
+
+    @staticmethod
+    def _missing_terms(query: str, resolver) -> list[str]:
+        import jieba
+
+        words = [w for w in jieba.cut(query) if len(w) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+        return [w for w in words if not resolver.in_corpus(w)]
+
+    def _guard(self, answer: Answer, question: str) -> Answer:
+        bad = check(answer, question)
+        if not bad:
+            return answer
+        logger.error("number guard: unsupported %s in %r", bad, answer.text)
+        quotes = "\n".join(f"- “{c.quote}”（{c.section_path}）" for c in answer.citations[:5])
+        text = "系统无法核实回答中的全部数字，以下仅列出原文出处供核对：\n" + quotes if quotes else "系统无法核实回答中的数字，已停止作答。"
+        return Answer(text, answer.citations, answer.figures, not quotes, answer.trace + (f"guard: unsupported {bad}",),
+                      answer.intent)
+
+
+_DEFAULT: Assistant | None = None
+
+
+def answer(question: str, conversation: Conversation | None = None, settings: Settings | None = None) -> Answer:
+    """The one entry point the edges use: app, CLI, eval and API."""
+    global _DEFAULT
+    if settings is not None:
+        return Assistant(settings).ask(question, conversation)
+    if _DEFAULT is None:
+        _DEFAULT = Assistant()
+    return _DEFAULT.ask(question, conversation)
+
+
+__all__ = ["Assistant", "Conversation", "answer", "Citation"]

@@ -1,0 +1,191 @@
+"""Entity resolution from the knowledge base's own names plus the editable synonym file."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.normalize import normalize_question
+from kb.vocab import Vocabulary, indicator_key, region_short
+
+logger = logging.getLogger(__name__)
+logging.getLogger("jieba").setLevel(logging.WARNING)
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+PERIOD = re.compile(r"十[一二三四五六七八九]五")
+ASCII_TERM = re.compile(r"[A-Za-z][A-Za-z0-9.\-₂]*")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def to_simplified(text: str) -> str:
+    try:
+        import zhconv
+
+        return zhconv.convert(text, "zh-cn")
+    except ImportError:  # a plain dictionary is enough for the common region/indicator characters
+        return text
+
+
+def clean_question(text: str) -> str:
+    text = to_simplified(normalize_question(text))
+    # "NOx2015年" → "NOx 2015年": a year glued to an abbreviation is still a year
+    return re.sub(r"([A-Za-z])((?:19|20)\d{2})(?=年|\b|[^\d])", r"\1 \2", text)
+
+
+@dataclass
+class Entities:
+    text: str
+    regions: list[str] = field(default_factory=list)  # canonical labels as in the tables
+    indicators: list[str] = field(default_factory=list)  # indicator keys
+    overall: bool = False
+    years: list[str] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)
+    unknown_places: list[str] = field(default_factory=list)
+    unknown_terms: list[str] = field(default_factory=list)
+    unknown_periods: list[str] = field(default_factory=list)
+    unknown_years: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # where entities were found
+
+
+class Resolver:
+    """Finds regions, indicators, years and out-of-scope names in a question."""
+
+    def __init__(self, tables, texts: dict[str, str], synonyms_file: Path | None = None):
+        data = json.loads((synonyms_file or SYNONYMS_FILE).read_text(encoding="utf-8"))
+        self.vocab = Vocabulary.from_tables(tables)
+        self.corpus = "\n".join(texts.values())
+        self.corpus_lower = self.corpus.lower()
+        self.generic_places = set(data.get("generic_places", []))
+        self.scope_words = sorted(data.get("scope_words", []), key=len, reverse=True)
+        self.known_periods = set(PERIOD.findall(self.corpus))
+        self.known_years = set(YEAR.findall(self.corpus))
+        self.region_aliases: dict[str, str] = {}
+        for label in self.vocab.regions:
+            for alias in {label, region_short(label)}:
+                if len(alias) >= 2:
+                    self.region_aliases[alias] = label
+        for label, aliases in data.get("regions", {}).items():
+            target = self.region_aliases.get(label) or self.region_aliases.get(region_short(label))
+            if target:
+                for alias in aliases:
+                    self.region_aliases[alias] = target
+        self.indicator_aliases: dict[str, str] = {}
+        self.synonym_only: set[str] = set()  # aliases from the synonym file, not printed in the plan
+        for key, names in self.vocab.indicators.items():
+            self.indicator_aliases[key] = key
+            for name in names:
+                self.indicator_aliases[re.sub(r"[（(][^）)]*[）)]", "", name)] = key
+        self.ascii_aliases: set[str] = set()
+        for group in data.get("indicators", []):
+            keys = {indicator_key(term) for term in group} | set(group)
+            target = next((k for k in self.vocab.indicators if k in keys), None)
+            for term in group:
+                if ASCII_TERM.fullmatch(term):
+                    self.ascii_aliases.add(term.lower())
+                if target and term not in self.indicator_aliases:
+                    self.indicator_aliases[term] = target
+                    self.synonym_only.add(term)
+        self._region_sorted = sorted(self.region_aliases, key=len, reverse=True)
+        self._indicator_sorted = sorted(self.indicator_aliases, key=len, reverse=True)
+
+    # ----- helpers -----
+    def in_corpus(self, term: str) -> bool:
+        return term.lower() in self.corpus_lower
+
+    def _find(self, text: str, aliases: list[str], taken: list[tuple[int, int]], ascii_ci: bool = True):
+        found: list[tuple[int, str]] = []
+        lowered = text.lower()
+        for alias in aliases:
+            needle = alias.lower() if ascii_ci else alias
+            start = 0
+            while True:
+                i = lowered.find(needle, start)
+                if i < 0:
+                    break
+                j = i + len(alias)
+                start = j
+                if any(a < j and i < b for a, b in taken):
+                    continue
+                if ASCII_TERM.fullmatch(alias) and (
+                    (i > 0 and text[i - 1].isascii() and text[i - 1].isalnum()) or (j < len(text) and text[j].isascii() and text[j].isalnum())
+                ):
+                    continue
+                if alias in self.synonym_only and len(alias) <= 2 and CJK.match(alias) and i > 0 and CJK.match(text[i - 1]) and not self._left_ok(text[:i]):
+                    continue  # "能耗" inside "单位工业增加值能耗" is another indicator
+                taken.append((i, j))
+                found.append((i, alias))
+        return sorted(found)
+
+    def _left_ok(self, left: str) -> bool:
+        left = left.rstrip("的和与及、")
+        return not left or not CJK.match(left[-1]) or any(left.endswith(a) for a in self.region_aliases) or any(
+            left.endswith(w) for w in self.scope_words) or left.endswith(("年", "期间", "目标"))
+
+    # ----- main -----
+    def resolve(self, question: str) -> Entities:
+        text = clean_question(question)
+        ent = Entities(text=text)
+        taken: list[tuple[int, int]] = []
+        for _, alias in self._find(text, self._region_sorted, taken):
+            label = self.region_aliases[alias]
+            if label not in ent.regions:
+                ent.regions.append(label)
+        for _, alias in self._find(text, self._indicator_sorted, taken):
+            key = self.indicator_aliases[alias]
+            if key not in ent.indicators:
+                ent.indicators.append(key)
+        ent.overall = any(w in text for w in self.scope_words)
+        ent.spans = list(taken)
+        ent.years = YEAR.findall(text)
+        ent.periods = PERIOD.findall(text)
+        ent.unknown_periods = [p for p in ent.periods if p not in self.known_periods]
+        ent.unknown_years = [y for y in ent.years if y not in self.known_years]
+        self._unknowns(text, ent, taken)
+        return ent
+
+    def _unknowns(self, text: str, ent: Entities, taken) -> None:
+        for m in ASCII_TERM.finditer(text):
+            term = m.group(0).rstrip(".-")
+            if any(a <= m.start() < b for a, b in taken):
+                continue
+            if term.lower() in self.ascii_aliases and self.indicator_aliases.get(term) is None and not self.in_corpus(term):
+                ent.unknown_terms.append(term)
+            elif term.lower() not in self.ascii_aliases and not self.in_corpus(term) and len(term) >= 2:
+                ent.unknown_terms.append(term)
+        # An indicator the synonym file knows but this knowledge base does not have (PM2.5, VOCs…)
+        for place in self._places(text):
+            if any(text.find(place) >= a and text.find(place) < b for a, b in taken):
+                continue
+            if place in self.generic_places or place in self.region_aliases or self.in_corpus(place):
+                continue
+            if region_short(place) in self.region_aliases or self.in_corpus(region_short(place)):
+                continue
+            ent.unknown_places.append(place)
+            close = difflib.get_close_matches(place, list(self.region_aliases), n=2, cutoff=0.75)
+            ent.suggestions += [self.region_aliases[c] for c in close if self.region_aliases[c] not in ent.suggestions]
+
+    @staticmethod
+    def _places(text: str) -> list[str]:
+        import jieba
+        import jieba.posseg as pseg
+
+        jieba.setLogLevel(logging.WARNING)
+
+        return [w for w, flag in pseg.cut(text) if flag == "ns" and len(w) >= 2]
+
+    def did_you_mean(self, text: str) -> list[str]:
+        """Region labels close to an unknown 2–6 character name ending like a region."""
+        out = []
+        for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:市|盟|州|县|旗)", text):
+            word = m.group(0)
+            if word in self.region_aliases or word in self.generic_places:
+                continue
+            for c in difflib.get_close_matches(word, list(self.region_aliases), n=1, cutoff=0.6):
+                if self.region_aliases[c] not in out:
+                    out.append(self.region_aliases[c])
+        return out

@@ -1,0 +1,93 @@
+"""What kind of question this is, from its wording and the entities found in it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.entities import Entities
+
+AUDIT = re.compile(r"矛盾|不一致|不符|核对|核查|校验|审核|有误|错误|对不上|出入|自洽|一致吗|是否一致|勘误")
+RANK_MAX = re.compile(r"最大|最高|最多|最强|最快|第一")
+RANK_MIN = re.compile(r"最小|最低|最少|最弱|最慢|倒数第一")
+TOP_N = re.compile(r"前([一二三四五六七八九十两\d]+)(?:名|个|位)?")
+BOTTOM_N = re.compile(r"后([一二三四五六七八九十两\d]+)(?:名|个|位)")
+EXCLUDE = re.compile(r"(?:除了?|不算|不含|不包括|排除)(.+?)(?:之外|以外|外|，|,|$)")
+COMPARE = re.compile(r"哪个|哪一个|谁|比较|对比|相比|相差|差多少|高多少|低多少|多多少|少多少|之差|差距|更大|更小|更高|更低|更多|更少|还是")
+ANNUAL = re.compile(r"年均|每年|平均每年|一年|年平均")
+MEAN = re.compile(r"平均|均值")
+SUM = re.compile(r"合计|总和|加起来|总计|一共")
+COUNT = re.compile(r"几个|多少个")
+ABS_CHANGE = re.compile(r"(?:减少|下降|降低|削减|减排|增加|增长|提高|少|多)了?多少(?:万吨|吨|万|个|亿)|(?:减少|削减|减排|增加)(?:了)?多少|减少量|削减量|减排量")
+BACKCAST = re.compile(r"推算|倒推|反推|折算.*(?:19|20)\d{2}年|(?:19|20)\d{2}年.*(?:约|大约)是?多少")
+PROJECT = re.compile(r"按(?:此|这个|照|目前)?.*(?:速度|速率|降幅|增幅).*(?:到|至)((?:19|20)\d{2})年")
+NARRATIVE = re.compile(r"措施|政策|怎么|如何|怎样|做法|举措|办法|哪些方面|途径|任务|工作|内容|要求|机制|制度|推行|推进|重点|方向|意见|原则|思路")
+ASKS_NUMBER = re.compile(r"多少|几|百分之|比例|比重|幅度|降幅|增幅|目标值|数值|数量|量是|率是|目标是|控制在|达到|要降|要减|任务是")
+FOLLOW_UP = re.compile(r"^(?:那|那么|那么说|还有|另外|再问|那个)|呢[？?]?$|又是|又|也是|同样|分别")
+CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _cn_int(text: str) -> int:
+    return int(text) if text.isdigit() else CN_NUM.get(text, 3)
+
+
+@dataclass
+class Intent:
+    kind: str  # lookup | rank | compare | compute | fact | narrative | audit | out_of_scope
+    op: str = ""  # compute: annual | mean | sum | count | abs_change | backcast | per_year | project
+    order: str = "desc"
+    top: int = 1
+    exclude: list[str] = field(default_factory=list)
+    column: str = ""  # a year ("2015"), "annual", "change", "target"
+    follow_up: bool = False
+
+
+def column_hint(text: str, ent: Entities) -> str:
+    if ANNUAL.search(text):
+        return "annual"
+    if ent.years:
+        return ent.years[-1]
+    if re.search(r"控制在|目标值|到期末|末期|达到多少|规划目标|目标是多少", text) and not re.search(r"降|减|下降|降低", text):
+        return "target"
+    if re.search(r"降|减|下降|降低|增长|提高|变化|幅度", text):
+        return "change"
+    return ""
+
+
+def classify(ent: Entities) -> Intent:
+    text = ent.text
+    follow = bool(FOLLOW_UP.search(text)) and len(text) <= 20
+    if ent.unknown_places or ent.unknown_periods or ent.unknown_terms:
+        return Intent("out_of_scope", follow_up=follow)
+    if AUDIT.search(text):
+        return Intent("audit", follow_up=follow)
+    excl = EXCLUDE.search(text)
+    exclude = [r for r in ent.regions if excl and r[:2] in excl.group(1)]
+    named = [r for r in ent.regions if r not in exclude]
+    col = column_hint(text, ent)
+    if ent.indicators:
+        top_m = TOP_N.search(text) or BOTTOM_N.search(text)
+        is_min = bool(RANK_MIN.search(text)) or bool(BOTTOM_N.search(text))
+        if RANK_MAX.search(text) or is_min or top_m:
+            top = _cn_int(top_m.group(1)) if top_m else 1
+            return Intent("rank", order="asc" if is_min else "desc", top=top, exclude=exclude, follow_up=follow)
+        if len(named) >= 2 and (COMPARE.search(text) or "和" in text or "与" in text):
+            return Intent("compare", follow_up=follow)
+        if ANNUAL.search(text) and not named and not ent.overall and MEAN.search(text) and "每年" not in text and "年均" not in text:
+            return Intent("compute", op="mean", exclude=exclude, follow_up=follow)
+        if ANNUAL.search(text):
+            return Intent("compute", op="annual", column="annual", follow_up=follow)
+        if MEAN.search(text) and not named:
+            return Intent("compute", op="mean", exclude=exclude, follow_up=follow)
+        if SUM.search(text) and not named:
+            return Intent("compute", op="sum", exclude=exclude, follow_up=follow)
+        if ABS_CHANGE.search(text):
+            return Intent("compute", op="abs_change", follow_up=follow)
+        return Intent("lookup", column=col, follow_up=follow)
+    if BACKCAST.search(text) and ent.years:
+        return Intent("compute", op="backcast", follow_up=follow)
+    if ANNUAL.search(text) and re.search(r"\d", text):
+        return Intent("compute", op="per_year", follow_up=follow)
+    if NARRATIVE.search(text) and not re.search(r"多少|几个|几项|比例|比重|率是|率要|率目标", text):
+        return Intent("narrative", follow_up=follow)
+    return Intent("fact", column=col, follow_up=follow)

@@ -1,0 +1,224 @@
+"""Answers from the prose: quantities (facts), computations on them, extractive passages, audit and refusals."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.entities import Entities
+from assistant.intent import Intent
+from kb.errors import NotInKnowledgeBase
+from kb.records import Answer, Citation
+from kb.tokens import bigrams
+from tools import calc
+from tools.audit import audit
+from tools.base import dedupe, fact_citation, fact_figure, fmt_num
+from tools.facts import find_facts
+
+QUESTION_WORDS = re.compile(
+    r"是多少|多少|是什么|什么|有哪些|哪些|哪个|怎么样|怎么|如何|怎样|请问|一下|目标值|目标|要求|规定|几个|几项|几|吗|呢|啊|了|"
+    r"是|要|的|有|约|大约|那么|那|又|还|[？?！!。，,、\s“”\"'：:]")
+ACTION_WORDS = ["淘汰", "新增", "新建", "建成", "建设", "达到", "控制在", "下降", "降低", "减少", "提高", "增长", "节约", "实施", "执行", "完成", "改造", "超过"]
+MAX_PASSAGE_SENTENCES = 8
+MIN_FACT_SCORE = 0.55
+
+
+def content(text: str) -> str:
+    return QUESTION_WORDS.sub("", text)
+
+
+def question_action(text: str) -> str | None:
+    for word in ACTION_WORDS:
+        if word in text:
+            return word
+    if re.search(r"建几|建多少|建设几", text):
+        return "建设"
+    return None
+
+
+def _fact_text(f) -> str:
+    when = f"到{f.year}年，" if f.year and f.action not in ("基数",) and f.unit != "%" or (f.year and f.year >= "2011") else ""
+    return f"{when}{f.subject}：{f.action}{f.raw if not f.qualifier or f.qualifier in f.raw else f.qualifier + f.raw}"
+
+
+def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, action: str | None = None) -> Answer:
+    query = query or content(ent.text)
+    action = action or question_action(ent.text)
+    found = find_facts(kb, query, action, min_score=MIN_FACT_SCORE)
+    if not found and action:
+        found = find_facts(kb, query, None, min_score=MIN_FACT_SCORE)
+    if ent.years:
+        with_year = [(s + 0.2 * (f.year in ent.years), f) for s, f in found]
+        found = sorted(with_year, key=lambda x: -x[0])
+    if not found:
+        raise NotInKnowledgeBase(f"no fact for {query}", "规划正文中没有找到相关的数量。")
+    best_score, best = found[0]
+    chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05 and f.subject != best.subject][:2]
+    lines = [_fact_text(f) + "。" for f in chosen]
+    lines.append(f"原文：“{best.quote}”")
+    figures = tuple(fact_figure(kb, f) for f in chosen)
+    citations = dedupe(fact_citation(kb, f) for f in chosen)
+    trace = (f"fact({query!r}, {action}) → {best.subject} {best.raw} (score {best_score:.2f})",)
+    return Answer("\n".join(lines), citations, figures, trace=trace, intent="fact")
+
+
+def answer_backcast(kb, ent: Entities, intent: Intent) -> Answer:
+    year = ent.years[0]
+    query = content(re.sub(r"(?:19|20)\d{2}年?|推算|倒推|反推|约|大约", "", ent.text))
+    candidates = [f for f in kb.facts if f.base_year == year and f.unit == "%"]
+    best = None
+    for change_fact in candidates:
+        score = len(bigrams(change_fact.subject) & bigrams(query)) / max(len(bigrams(change_fact.subject)), 1)
+        values = [f for f in kb.facts if f.sentence == change_fact.sentence and f.subject == change_fact.subject
+                  and f.unit != "%" and f.start < change_fact.start]
+        if values and score > 0.5 and (best is None or score > best[0]):
+            best = (score, values[-1], change_fact)
+    if best is None:
+        raise NotInKnowledgeBase("nothing to backcast", f"规划中没有可用于推算{year}年数值的数据。")
+    _, value_fact, change_fact = best
+    value, change = fact_figure(kb, value_fact), fact_figure(kb, change_fact)
+    signed = type(change)(change.label, -change.value if "下降" in change_fact.action or "降低" in change_fact.action else change.value,
+                          "%", "", (change,))
+    result = calc.backcast(value, signed)
+    text = (f"规划写明：{value_fact.subject}{value_fact.action}{value_fact.raw}，比{year}年{change_fact.action}{change_fact.raw}。"
+            f"按此推算，{year}年约为{fmt_num(result.value, 2)}{value.unit}。")
+    return Answer(text, dedupe([fact_citation(kb, value_fact), fact_citation(kb, change_fact)]), (result, value, change),
+                  trace=(f"backcast({value.value}, {signed.value}%)",), intent="compute")
+
+
+def answer_per_year(kb, ent: Entities, intent: Intent) -> Answer:
+    numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", re.sub(r"(?:19|20)\d{2}年", "", ent.text))]
+    m = re.search(r"([一二三四五六七八九十两\d]+)年", ent.text)
+    years = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}.get(
+        m.group(1), None) if m else None
+    if m and m.group(1).isdigit():
+        years = int(m.group(1))
+    query = content(ent.text)
+    matches = [(s, f) for s, f in find_facts(kb, query, None, min_score=0.2, limit=20) if any(abs(f.value - n) < 1e-9 for n in numbers)]
+    if not matches:
+        raise NotInKnowledgeBase("no fact with that number", "规划中没有找到问题里提到的这个数量。")
+    fact = matches[0][1]
+    if years is None:
+        years = 5 if "五年" in fact.sentence or "十" in fact.period else None
+    if not years:
+        raise NotInKnowledgeBase("years unknown", "无法确定年数，请说明按几年计算。")
+    total = fact_figure(kb, fact)
+    result = calc.per_year(total, years)
+    span = "一二三四五六七八九十"[years - 1] if 1 <= years <= 10 else fmt_num(years)
+    text = f"规划写明：{fact.quote}。按{span}年平均，每年约{fmt_num(result.value, 2)}{fact.unit}。"
+    return Answer(text, (fact_citation(kb, fact),), (result, total), trace=(f"per_year({total.value}, {years})",), intent="compute")
+
+
+def _sentences(text: str, start: int, end: int):
+    """(offset, sentence) pairs; lines are sentences too, so a heading never glues onto its paragraph."""
+    pos = start
+    for part in re.split(r"(?<=[。；;！？])|\n+", text[start:end]):
+        if part is None:
+            continue
+        stripped = part.strip()
+        if stripped:
+            s = text.find(stripped, pos)
+            if s >= 0:
+                pos = s + len(stripped)
+                yield s, stripped
+
+
+def _strip_number(title: str) -> str:
+    return re.sub(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．])\s*", "", title)
+
+
+def _title_match(path: str, qgrams: set[str]) -> float:
+    title = _strip_number(path.split(" › ")[-1]) if path else ""
+    return len(bigrams(title) & qgrams) / max(len(qgrams), 1)
+
+
+def answer_narrative(kb, ent: Entities, intent: Intent, hits) -> Answer:
+    """Extractive: the best sentences of the best sections, each quoted and cited; nothing is written anew.
+
+    When a section's own title answers the question ("如何控制农牧业面源污染" → "控制农牧业面源污染"),
+    the whole section is the answer; otherwise the sentences that share most of the question's words.
+    """
+    query = content(ent.text)
+    qgrams = bigrams(query)
+    if not hits or not qgrams:
+        raise NotInKnowledgeBase("no passage", "规划中没有找到相关内容。")
+    anchor = max(hits[:5], key=lambda h: _title_match(h.chunk.section_path, qgrams))
+    scored: list[tuple[float, int, str, object]] = []
+    if _title_match(anchor.chunk.section_path, qgrams) >= 0.5:
+        section = anchor.chunk.section_path
+        chunks = sorted((c for c in kb.chunks if c.doc_id == anchor.chunk.doc_id and c.section_path == section),
+                        key=lambda c: c.start)
+        text = kb.text_of(anchor.chunk.doc_id)
+        for chunk in chunks:
+            for s, sentence in _sentences(text, chunk.start, chunk.end):
+                if _strip_number(sentence) != _strip_number(section.split(" › ")[-1]):
+                    scored.append((1.0, s, sentence, chunk))
+    else:
+        for rank, hit in enumerate(hits[:4]):
+            chunk = hit.chunk
+            text = kb.text_of(chunk.doc_id)
+            for s, sentence in _sentences(text, chunk.start, chunk.end):
+                if sentence == chunk.section_path.split(" › ")[-1]:
+                    continue
+                overlap = len(bigrams(sentence) & qgrams) / max(len(qgrams), 1)
+                scored.append((overlap - 0.05 * rank, s, sentence, chunk))
+        best = max((x[0] for x in scored), default=0.0)
+        scored = [x for x in scored if x[0] >= max(0.3, 0.6 * best)]
+    if not scored:
+        raise NotInKnowledgeBase("no matching sentence", "规划中没有找到与问题直接相关的内容。")
+    scored.sort(key=lambda x: -x[0])
+    chosen = sorted(scored[:MAX_PASSAGE_SENTENCES], key=lambda x: (x[3].doc_id, x[1]))
+    lines, citations, current = [], [], None
+    for _, s, sentence, chunk in chosen:
+        section = chunk.section_path
+        if section != current:
+            head = _strip_number(section.split(" › ")[-1]) if section else "正文"
+            doc = f"《{kb.doc_name(chunk.doc_id)}》" if len(kb.docs) > 1 else ""
+            lines.append(f"【{doc}{head}】")
+            current = section
+        lines.append(f"- {sentence}")
+        citations.append(Citation(kb.doc_name(chunk.doc_id), section, sentence, chunk.chunk_id, chunk.doc_id))
+    return Answer("规划中的相关内容（原文摘录）：\n" + "\n".join(lines), tuple(dedupe(citations)), (),
+                  trace=(f"retrieve({query!r}) → {len(hits)} 个文本块，摘录 {len(chosen)} 句",), intent="narrative")
+
+
+def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:
+    res = audit(kb)
+    issues = res.data["issues"]
+    if ent.indicators:
+        keyed = [i for i in issues if any(k in i.indicator or k in i.message for k in ent.indicators)]
+        issues = keyed or issues
+    if not issues:
+        return Answer("没有发现规划表格中的数字不一致。", (), (), intent="audit", trace=("audit() → 0",))
+    lines = [f"{n}. {i.message}".replace(f"{n}. ", "- ", 1) for n, i in enumerate(issues, 1)]
+    citations = dedupe(c for i in issues for c in i.citations)
+    figures = tuple(f for i in issues for f in i.figures)
+    return Answer("核对发现以下不一致（均附原文出处）：\n" + "\n".join(lines), citations, figures, intent="audit",
+                  trace=(f"audit() → {len(issues)} 处",))
+
+
+def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
+    regions = "、".join(resolver.vocab.regions[:20])
+    indicators = "、".join(re.sub(r"[（(][^）)]*[）)]", "", names[0]) for names in list(resolver.vocab.indicators.values())[:12])
+    lines = []
+    suggestions = tuple(ent.suggestions)
+    if ent.unknown_places:
+        lines.append(f"规划中没有{ '、'.join(ent.unknown_places)}的内容。")
+        if regions:
+            lines.append(f"本知识库覆盖的地区有：{regions}。")
+        if suggestions:
+            lines.append(f"您是否想问：{'、'.join(suggestions)}？")
+    elif ent.unknown_periods:
+        known = "、".join(f"“{p}”" for p in sorted(resolver.known_periods)) or "（无）"
+        lines.append(f"知识库中的规划只涉及{known}时期，没有“{ent.unknown_periods[0]}”的目标或数据。")
+    elif ent.unknown_terms:
+        lines.append(f"规划中没有关于“{'、'.join(ent.unknown_terms)}”的指标或内容。")
+        if indicators:
+            lines.append(f"可以查询的指标有：{indicators}。")
+    elif ent.unknown_years:
+        lines.append(f"规划中没有{'、'.join(ent.unknown_years)}年的数据。")
+    else:
+        lines.append(reason or "规划中没有找到能回答这个问题的内容，因此不作推测。")
+        if indicators:
+            lines.append(f"可以查询的指标有：{indicators}。")
+    return Answer("\n".join(lines), (), (), refused=True, intent="out_of_scope", suggestions=suggestions,
+                  trace=(f"refuse: places={ent.unknown_places} periods={ent.unknown_periods} terms={ent.unknown_terms}",))

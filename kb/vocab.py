@@ -1,0 +1,78 @@
+"""The knowledge base's own names: regions (row labels of region tables) and indicators (headers / row labels)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.records import Cell, Table
+
+REGION_SUFFIXES = ("自治区", "自治州", "地区", "市", "盟", "州", "县", "区", "旗", "省")
+OVERALL_WORDS = ("全区", "全省", "全市", "全国", "全盟", "全州", "全县", "自治区", "全自治区", "总体", "合计", "总计", "全域")
+_UNIT_PARENS = re.compile(r"[（(][^（）()]*[）)]")
+_INDICATOR_NOISE = re.compile(r"(排放总量|排放量|排放|总量)")
+_INDICATOR_SUFFIX = re.compile(r"(降低率|下降率|降低|下降|减少|削减|降幅|目标值|目标|指标|控制|增长|提高|变化)+$")
+
+
+def indicator_key(name: str) -> str:
+    """'二氧化硫排放量（万吨）' / '二氧化硫排放量降低' → '二氧化硫'."""
+    s = _UNIT_PARENS.sub("", name or "")
+    s = re.sub(r"\s+", "", s)
+    s = _INDICATOR_SUFFIX.sub("", s)
+    s = _INDICATOR_NOISE.sub("", s)
+    s = _INDICATOR_SUFFIX.sub("", s)
+    return s or re.sub(r"\s+", "", name or "")
+
+
+def region_short(name: str) -> str:
+    for suffix in REGION_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def looks_like_region(label: str) -> bool:
+    return bool(label) and len(label) <= 12 and (label.endswith(REGION_SUFFIXES) or label in OVERALL_WORDS)
+
+
+def is_region_table(table: Table) -> bool:
+    labels = table.row_labels
+    if not labels:
+        return False
+    return sum(looks_like_region(lab) for lab in labels) >= max(2, 0.6 * len(labels))
+
+
+def is_overall(label: str) -> bool:
+    return label in OVERALL_WORDS or label.startswith("全")
+
+
+@dataclass
+class Vocabulary:
+    regions: list[str] = field(default_factory=list)  # canonical region labels, as in the tables
+    indicators: dict[str, list[str]] = field(default_factory=dict)  # key → names as printed
+
+    @classmethod
+    def from_tables(cls, tables: list[Table]) -> "Vocabulary":
+        vocab = cls()
+        seen_regions: dict[str, None] = {}
+        for table in tables:
+            region_table = is_region_table(table)
+            if region_table:
+                for label in table.row_labels:
+                    if not is_overall(label):
+                        seen_regions.setdefault(label, None)
+                names = list(table.columns[1:])
+            else:
+                names = [c.row_label for c in table.cells]
+            for name in names:
+                key = indicator_key(name)
+                if len(key) >= 2:
+                    vocab.indicators.setdefault(key, [])
+                    if name not in vocab.indicators[key]:
+                        vocab.indicators[key].append(name)
+        vocab.regions = list(seen_regions)
+        return vocab
+
+
+def cell_indicator_key(table: Table, cell: Cell) -> str:
+    return indicator_key(cell.column if is_region_table(table) else cell.row_label)

@@ -1,0 +1,121 @@
+"""The plan's own inconsistencies: changes that do not match base and target, annual rates that do not match
+the five-year change, one indicator stated differently in two places, and values printed without units."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.records import Citation, Figure, Table
+from kb.vocab import indicator_key, is_region_table
+from tools import calc
+from tools.base import ToolResult, cell_citations, cell_figure, dedupe, fact_citation, fact_figure, fmt_num
+from tools.tables import column_kind
+
+CHANGE_TOLERANCE = 0.15  # percentage points: printed changes are rounded to one decimal
+ANNUAL_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Issue:
+    kind: str  # change_mismatch | annual_mismatch | conflict | missing_unit
+    indicator: str
+    message: str  # Chinese, every number in it is in the figures or quotes
+    citations: tuple[Citation, ...]
+    figures: tuple[Figure, ...]
+
+
+def _row_columns(table: Table) -> dict[str, dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    for cell in table.cells:
+        kind = column_kind(cell.column)
+        if kind and cell.value is not None:
+            rows.setdefault(cell.row_label, {})[kind] = cell
+    return rows
+
+
+def table_issues(kb, table: Table) -> list[Issue]:
+    issues: list[Issue] = []
+    if is_region_table(table):
+        return issues
+    for label, cols in _row_columns(table).items():
+        years = sorted(k for k in cols if k.startswith("year:"))
+        if len(years) < 2:
+            continue
+        base_cell, target_cell = cols[years[0]], cols[years[-1]]
+        n_years = int(years[-1][5:]) - int(years[0][5:])
+        base, target = cell_figure(kb, table, base_cell), cell_figure(kb, table, target_cell)
+        title, row = cell_citations(kb, table, base_cell)
+        change_cell = cols.get("change")
+        computed_abs, computed_pct = calc.change(base, target)
+        if change_cell is not None and change_cell.unit == "%" and base_cell.unit != "%":
+            printed = cell_figure(kb, table, change_cell)
+            if abs(printed.value - computed_pct.value) > CHANGE_TOLERANCE:
+                issues.append(Issue(
+                    "change_mismatch", label,
+                    f"{label}：表中变化为{change_cell.raw}，但由{fmt_num(base.value)}到{fmt_num(target.value)}"
+                    f"计算应为{fmt_num(computed_pct.value)}%。",
+                    (title, row), (printed, computed_pct)))
+        annual_cell = cols.get("annual")
+        if annual_cell is not None and change_cell is not None and n_years > 0 and base_cell.unit != "%":
+            printed_change = cell_figure(kb, table, change_cell)
+            printed_annual = cell_figure(kb, table, annual_cell)
+            expected = calc.annual_rate(printed_change, n_years)
+            if abs(printed_annual.value - expected.value) > ANNUAL_TOLERANCE:
+                issues.append(Issue(
+                    "annual_mismatch", label,
+                    f"{label}：表中年均变化为{annual_cell.raw}，但{n_years}年变化{change_cell.raw}按复合计算约为"
+                    f"{fmt_num(expected.value)}%/年。",
+                    (title, row), (printed_annual, expected)))
+        # The same indicator in the prose: a stated change that differs from the table's.
+        key = indicator_key(label)
+        for f in kb.facts:
+            if f.doc_id != table.doc_id or f.unit != "%" or f.action not in ("下降", "降低", "减少", "增长") or not f.base_year:
+                continue
+            if indicator_key(f.subject) != key or f.base_year != years[0][5:]:
+                continue
+            printed = abs(change_cell.value) if change_cell is not None else None
+            if printed is not None and abs(printed - f.value) > 0.01:
+                issues.append(Issue(
+                    "conflict", label,
+                    f"{label}：正文写{f.raw}，表中为{change_cell.raw}。",
+                    (row, fact_citation(kb, f)), (cell_figure(kb, table, change_cell), fact_figure(kb, f))))
+        if change_cell is not None and change_cell.unit == "%" and base_cell.unit != "%":
+            if abs(abs(change_cell.value) - abs(computed_pct.value)) > CHANGE_TOLERANCE:
+                pass  # already reported as change_mismatch (e.g. 氨氮 -9.7% vs 9.26%)
+    return issues
+
+
+def unit_issues(kb, table: Table) -> list[Issue]:
+    out = []
+    for cell in table.cells:
+        if cell.flag == "missing_percent":
+            title, row = cell_citations(kb, table, cell)
+            out.append(Issue(
+                "missing_unit", cell.column,
+                f"{cell.row_label}的“{cell.column}”印为{cell.raw}，缺少“%”（同列其他值均为百分数），按原文照录，未作推断。",
+                (title, row), (cell_figure(kb, table, cell, f"{cell.row_label} {cell.column}"),)))
+    return out
+
+
+def audit(kb, doc_id: str | None = None) -> ToolResult:
+    """Every inconsistency found in the tables and between tables and prose."""
+    issues: list[Issue] = []
+    for table in kb.tables:
+        if doc_id and table.doc_id != doc_id:
+            continue
+        issues += table_issues(kb, table)
+        issues += unit_issues(kb, table)
+    figures = [f for i in issues for f in i.figures]
+    citations = [c for i in issues for c in i.citations]
+    return ToolResult(tuple(figures), dedupe(citations), {"issues": issues})
+
+
+def _indicator_filter(issues: list[Issue], indicator: str | None) -> list[Issue]:
+    if not indicator:
+        return issues
+    key = indicator_key(indicator)
+    return [i for i in issues if key and (key in indicator_key(i.indicator) or indicator_key(i.indicator) in key)]
+
+
+__all__ = ["Issue", "audit", "re"]
