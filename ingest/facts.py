@@ -82,6 +82,8 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             # A wider clause for the action (commas), a narrow one for list items (、).
             c_lo, c_hi = _clause_bounds(masked, m.start(), m.end(), re.compile(r"[，,；;。：:]"))
             i_lo, _ = _clause_bounds(masked, m.start(), m.end())
+            if i_lo > c_lo and not QUANTITY.search(masked[c_lo:i_lo]):
+                i_lo = c_lo  # "呼和浩特、包头…实施65%": 、 joins subjects here, it does not start a list item
             before_item = masked[i_lo:m.start()]
             before_clause = masked[c_lo:m.start()]
             actions = list(ACTION_RE.finditer(before_item))
