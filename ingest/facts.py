@@ -70,7 +70,7 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
         years = [(m.start(), m.group(1)) for m in YEAR.finditer(sentence)]
         period_m = PERIOD.search(sentence)
         period = (period_m.group(1) or (period_m.group(2) + "年")) if period_m else ""
-        last_action, last_subject = "", ""
+        last_action, last_subject, action_lo = "", "", 0
         masked = PAREN.sub(lambda p: MASK * len(p.group(0)), sentence)
         for m in QUANTITY.finditer(sentence):
             if MASK in masked[m.start():m.end()]:
@@ -122,7 +122,8 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             for q in PRE_QUALIFIERS:
                 if pre.endswith(q):
                     qualifier = q + qualifier
-            quote = sentence[c_lo:c_hi]
+            # A list item that inherits its action ("淘汰造纸16万吨，制革15万标张，酒精1万吨") is quoted from the action on.
+            quote = sentence[c_lo:c_hi] if actions or base_value else sentence[min(action_lo, c_lo):c_hi]
             if obj and obj not in subject and action in ("实施", "执行", "建设", "新建", "建成") and unit in ("%", "个"):
                 subject = f"{subject}（{obj}）" if subject != _clean_subject(obj) else subject
             fid = hashlib.sha1(f"{doc_id}:{s_start}:{m.start()}".encode()).hexdigest()[:12]
@@ -131,5 +132,7 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
                 raw=m.group(0), qualifier=qualifier, year=year, period=period, base_year=base_year,
                 section_path=join_path(section_path), sentence=sentence, quote=quote, start=s_start + m.start(),
             ))
+            if actions:
+                action_lo = c_lo
             last_action, last_subject = action, subject
     return facts

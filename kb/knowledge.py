@@ -17,6 +17,7 @@ from kb.store import chroma_client, collection_name, current_generation, load_ge
 from kb.tokens import search_tokens
 
 logger = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 RRF_K = 60
 
 
@@ -59,6 +60,7 @@ class KnowledgeBase:
     def _build_bm25(self) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self._bm25 = bm25s.BM25()
         corpus = [search_tokens(c.search_text) or ["_"] for c in self.chunks]
         if corpus:

@@ -21,5 +21,6 @@ def search_tokens(text: str) -> list[str]:
 
 
 def bigrams(text: str) -> set[str]:
-    text = re.sub(r"\s+", "", text)
+    """Character bigrams of the words only: digits and punctuation would make "10.3%" match "2010年"."""
+    text = re.sub(r"[^\u4e00-\u9fffA-Za-z]+", "", text)
     return {text[i:i + 2] for i in range(len(text) - 1)}
