@@ -65,6 +65,10 @@ def classify(ent: Entities) -> Intent:
     exclude = [r for r in ent.regions if excl and r[:2] in excl.group(1)]
     named = [r for r in ent.regions if r not in exclude]
     col = column_hint(text, ent)
+    if ent.indicators and NARRATIVE.search(text) and not ASKS_NUMBER.search(text) and not (
+        RANK_MAX.search(text) or RANK_MIN.search(text) or ANNUAL.search(text) or MEAN.search(text)
+    ):
+        return Intent("narrative", follow_up=follow)
     if ent.indicators:
         top_m = TOP_N.search(text) or BOTTOM_N.search(text)
         is_min = bool(RANK_MIN.search(text)) or bool(BOTTOM_N.search(text))

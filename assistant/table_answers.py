@@ -21,8 +21,8 @@ def _value_text(cell) -> str:
     raw = cell.raw
     if cell.flag == "missing_percent":
         return f"{raw}（原表此处缺少“%”，按原文照录，未作推断）"
-    if cell.unit and not raw.endswith(cell.unit) and cell.unit != "%":
-        return raw + cell.unit
+    if cell.unit and cell.value is not None and not raw.endswith(cell.unit):
+        return raw + cell.unit  # the unit printed in a header or a "（单位：%）" line
     return raw
 
 
@@ -230,11 +230,14 @@ def answer_annual(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                 yearly = calc.annual_rate(total, n)
                 figures += [total, yearly]
                 citations += list(cell_citations(kb, table, change.cell))
-                verdict = ""
-                if annual is not None:
+                if annual is None:
+                    word = "下降" if yearly.value < 0 else "增长"
+                    lines.append(f"根据{table.title}，{label}“{change.cell.column}”为{change.cell.raw}；"
+                                 f"按复合计算，年均{word}约{fmt_num(abs(yearly.value), 2)}%。")
+                else:
                     same = abs(yearly.value - annual.cell.value) <= 0.05
                     verdict = "，与表中一致" if same else f"，与表中的{annual.cell.raw}不一致（表中数字可能有误）"
-                lines.append(f"核算：五年变化{change.cell.raw}按复合计算，年均约{fmt_num(yearly.value, 2)}%{verdict}。")
+                    lines.append(f"核算：五年变化{change.cell.raw}按复合计算，年均约{fmt_num(yearly.value, 2)}%{verdict}。")
                 trace.append(f"annual_rate({change.cell.raw}, {n}) = {fmt_num(yearly.value, 4)}%")
     if not lines:
         raise NotInKnowledgeBase("no annual data", "表格中没有可用于计算年均变化的数据。")

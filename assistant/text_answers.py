@@ -126,6 +126,12 @@ def _strip_number(title: str) -> str:
     return re.sub(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．])\s*", "", title)
 
 
+def _is_heading(sentence: str, section_path: str) -> bool:
+    """A heading line repeats the section title (maybe with markdown #s); it is not an answer sentence."""
+    bare = _strip_number(sentence.lstrip("#").strip())
+    return sentence.startswith("#") or bare == _strip_number(section_path.split(" › ")[-1] if section_path else "")
+
+
 def _title_match(path: str, qgrams: set[str]) -> float:
     title = _strip_number(path.split(" › ")[-1]) if path else ""
     return len(bigrams(title) & qgrams) / max(len(qgrams), 1)
@@ -150,14 +156,14 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits) -> Answer:
         text = kb.text_of(anchor.chunk.doc_id)
         for chunk in chunks:
             for s, sentence in _sentences(text, chunk.start, chunk.end):
-                if _strip_number(sentence) != _strip_number(section.split(" › ")[-1]):
+                if not _is_heading(sentence, section):
                     scored.append((1.0, s, sentence, chunk))
     else:
         for rank, hit in enumerate(hits[:4]):
             chunk = hit.chunk
             text = kb.text_of(chunk.doc_id)
             for s, sentence in _sentences(text, chunk.start, chunk.end):
-                if sentence == chunk.section_path.split(" › ")[-1]:
+                if _is_heading(sentence, chunk.section_path):
                     continue
                 overlap = len(bigrams(sentence) & qgrams) / max(len(qgrams), 1)
                 scored.append((overlap - 0.05 * rank, s, sentence, chunk))

@@ -11,7 +11,7 @@ REGION_SUFFIXES = ("自治区", "自治州", "地区", "市", "盟", "州", "县
 OVERALL_WORDS = ("全区", "全省", "全市", "全国", "全盟", "全州", "全县", "自治区", "全自治区", "总体", "合计", "总计", "全域")
 _UNIT_PARENS = re.compile(r"[（(][^（）()]*[）)]")
 _INDICATOR_NOISE = re.compile(r"(排放总量|排放量|排放|总量)")
-_INDICATOR_SUFFIX = re.compile(r"(降低率|下降率|降低|下降|减少|削减|降幅|目标值|目标|指标|控制|增长|提高|变化)+$")
+_INDICATOR_SUFFIX = re.compile(r"(降低率|下降率|减排率|减排量|减排|降低|下降|减少|削减|降幅|目标值|目标|指标|控制|增长|提高|变化|幅度)+$")
 
 
 def indicator_key(name: str) -> str:
