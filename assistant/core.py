@@ -134,6 +134,8 @@ class Assistant:
                        "per_year": lambda: tx.answer_per_year(kb, ent, intent)}.get(intent.op)
             attempts = [handler] if handler else []
             if intent.op in ("backcast", "per_year"):
+                if ent.indicators:
+                    attempts.append(lambda: ta.answer_lookup(kb, ent, Intent("lookup"), audit))
                 attempts.append(lambda: tx.answer_fact(kb, ent, intent))
             else:
                 attempts.append(lambda: ta.answer_lookup(kb, ent, Intent("lookup", column="change"), audit))

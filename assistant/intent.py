@@ -57,7 +57,7 @@ def column_hint(text: str, ent: Entities) -> str:
 def classify(ent: Entities) -> Intent:
     text = ent.text
     follow = bool(FOLLOW_UP.search(text)) and len(text) <= 20
-    if ent.unknown_places or ent.unknown_periods or ent.unknown_terms:
+    if ent.unknown_places or ent.unknown_periods or ent.unknown_terms or ent.unknown_years:
         return Intent("out_of_scope", follow_up=follow)
     if AUDIT.search(text):
         return Intent("audit", follow_up=follow)
@@ -65,6 +65,8 @@ def classify(ent: Entities) -> Intent:
     exclude = [r for r in ent.regions if excl and r[:2] in excl.group(1)]
     named = [r for r in ent.regions if r not in exclude]
     col = column_hint(text, ent)
+    if BACKCAST.search(text) and ent.years:
+        return Intent("compute", op="backcast", follow_up=follow)
     if ent.indicators and NARRATIVE.search(text) and not ASKS_NUMBER.search(text) and not (
         RANK_MAX.search(text) or RANK_MIN.search(text) or ANNUAL.search(text) or MEAN.search(text)
     ):
@@ -85,11 +87,9 @@ def classify(ent: Entities) -> Intent:
             return Intent("compute", op="mean", exclude=exclude, follow_up=follow)
         if SUM.search(text) and not named:
             return Intent("compute", op="sum", exclude=exclude, follow_up=follow)
-        if ABS_CHANGE.search(text):
+        if ABS_CHANGE.search(text) and not named:
             return Intent("compute", op="abs_change", follow_up=follow)
         return Intent("lookup", column=col, follow_up=follow)
-    if BACKCAST.search(text) and ent.years:
-        return Intent("compute", op="backcast", follow_up=follow)
     if ANNUAL.search(text) and re.search(r"\d", text):
         return Intent("compute", op="per_year", follow_up=follow)
     if NARRATIVE.search(text) and not re.search(r"多少|几个|几项|比例|比重|率是|率要|率目标", text):

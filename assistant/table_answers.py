@@ -11,7 +11,7 @@ from kb.records import Answer, Figure
 from kb.vocab import is_region_table
 from tools import calc
 from tools.audit import table_issues
-from tools.base import cell_citations, cell_figure, dedupe, fact_citation, fmt_num
+from tools.base import cell_citations, cell_figure, cn_int, dedupe, fact_citation, fmt_num
 from tools.tables import Match, aggregate, column_kind, compare, find_cells, rank, series
 
 PERIOD_YEARS = 5  # a 五年规划 ("十X五") spans five years
@@ -145,7 +145,7 @@ def answer_rank(kb, ent: Entities, intent: Intent) -> Answer:
     chosen = res.data["chosen"]
     column = chosen[0].cell.column
     word = ("最大" if intent.order == "desc" else "最小") if intent.top == 1 else (
-        f"前{intent.top}名" if intent.order == "desc" else f"倒数{intent.top}名")
+        f"前{cn_int(intent.top)}名" if intent.order == "desc" else f"倒数{cn_int(intent.top)}名")
     prefix = f"除{'、'.join(m.cell.row_label for m in res.data['excluded'])}外，" if res.data["excluded"] else ""
     if intent.top == 1:
         names = "、".join(m.cell.row_label for m in chosen)
@@ -158,10 +158,13 @@ def answer_rank(kb, ent: Entities, intent: Intent) -> Answer:
     if excluded:
         text += "（已排除：" + "、".join(f"{m.cell.row_label} {_value_text(m.cell)}" for m in excluded) + "）"
     flagged = [m for m in res.data["ranked"] if m.cell.flag]
+    citations = list(res.citations)
     if flagged:
         text += "\n注意：" + "、".join(f"{m.cell.row_label}的原值{m.cell.raw}缺少单位" for m in flagged) + "，按原数参与排序。"
+        for m in flagged:
+            citations += list(cell_citations(kb, m.table, m.cell))
     trace = (f"rank({indicator}, {intent.order}, exclude={intent.exclude}, top={intent.top})",)
-    return Answer(text, res.citations, res.figures, trace=trace, intent="rank",
+    return Answer(text, dedupe(citations), res.figures, trace=trace, intent="rank",
                   chart=_chart(res.data["all"], [m.cell.row_label for m in chosen]))
 
 

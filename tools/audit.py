@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kb.records import Citation, Figure, Table
 from kb.vocab import indicator_key, is_region_table
 from tools import calc
-from tools.base import ToolResult, cell_citations, cell_figure, dedupe, fact_citation, fact_figure, fmt_num
+from tools.base import ToolResult, cell_citations, cell_figure, cn_int, dedupe, fact_citation, fact_figure, fmt_num
 from tools.tables import column_kind
 
 CHANGE_TOLERANCE = 0.15  # percentage points: printed changes are rounded to one decimal
@@ -64,7 +64,7 @@ def table_issues(kb, table: Table) -> list[Issue]:
             if abs(printed_annual.value - expected.value) > ANNUAL_TOLERANCE:
                 issues.append(Issue(
                     "annual_mismatch", label,
-                    f"{label}：表中年均变化为{annual_cell.raw}，但{n_years}年变化{change_cell.raw}按复合计算约为"
+                    f"{label}：表中年均变化为{annual_cell.raw}，但{cn_int(n_years)}年变化{change_cell.raw}按复合计算约为"
                     f"{fmt_num(expected.value)}%/年。",
                     (title, row), (printed_annual, expected)))
         # The same indicator in the prose: a stated change that differs from the table's.

@@ -31,6 +31,21 @@ def fmt_num(value: float, digits: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
+CN_SMALL = "零一二三四五六七八九十"
+
+
+def cn_int(n: float) -> str:
+    """3 → '三' for counts written in prose, so a reader never sees a figure nobody stated."""
+    n = int(n)
+    if 0 <= n <= 10:
+        return CN_SMALL[n]
+    if n < 20:
+        return "十" + (CN_SMALL[n - 10] if n > 10 else "")
+    if n < 100:
+        return CN_SMALL[n // 10] + "十" + (CN_SMALL[n % 10] if n % 10 else "")
+    return str(n)
+
+
 def _chunk_at(kb, doc_id: str, offset: int) -> str:
     index = getattr(kb, "_chunk_index", None)
     if index is None:

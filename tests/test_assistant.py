@@ -1,0 +1,197 @@
+"""The deterministic assistant on the sample plan: kinds of questions, rephrasings, follow-ups, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.conversation import Conversation
+from assistant.core import Assistant
+from assistant.guard import check
+from eval.checks import numbers_in
+
+
+@pytest.fixture(scope="module")
+def bot(sample_kb):
+    return Assistant(sample_kb.settings, kb=sample_kb)
+
+
+def _has(answer, value):
+    return any(abs(abs(n) - value) <= max(0.01, 0.005 * value) for n in numbers_in(answer.text))
+
+
+@pytest.mark.parametrize("question, value, keyword", [
+    # lookups in the region table, phrased several ways
+    ("乌海市二氧化硫目标是多少", 8.5, "乌海市"),
+    ("乌海二氧化硫目标是多少", 8.5, "乌海"),
+    ("二氧化硫乌海市的目标", 8.5, "乌海"),
+    ("乌海市SO2降低多少", 8.5, "乌海"),
+    ("乌海市二氧化硫要下降几个百分点", 8.5, "乌海"),
+    ("乌海市二氧化硫减少多少", 8.5, "乌海"),
+    ("烏海市二氧化硫目標", 8.5, "乌海"),
+    ("鄂尔多斯氮氧化物降低目标", 15.3, "鄂尔多斯"),
+    ("呼市化学需氧量目标", 8.4, "呼和浩特"),
+    ("通遼氨氮降低多少", 6.5, "通辽"),
+    ("包头市ＣＯＤ降低目标", 7.8, "包头"),
+    # overall table: years, target, annual
+    ("全区二氧化硫2015年排放量控制在多少万吨", 134.4, "二氧化硫"),
+    ("2010年全区氨氮排放量", 5.4, "氨氮"),
+    ("全区单位GDP能耗2015年目标", 1.63, "单位GDP能耗"),
+    ("化学需氧量年均下降多少", 1.38, "化学需氧量"),
+])
+def test_lookup_states_the_table_value_with_its_row(bot, question, value, keyword):
+    answer = bot.ask(question)
+    assert not answer.refused, answer.text
+    assert _has(answer, value), answer.text
+    assert keyword in answer.text
+    assert any(c.quote.startswith("|") for c in answer.citations)
+    assert any(c.quote.startswith("专栏") for c in answer.citations)
+    assert check(answer, question) == []
+
+
+def test_flagged_value_is_shown_as_printed_not_guessed(bot):
+    answer = bot.ask("乌兰察布市单位GDP能耗降低目标")
+    assert "14.5" in answer.text and "缺少" in answer.text
+    assert "14.5%" not in answer.text
+
+
+@pytest.mark.parametrize("question, value, region", [
+    ("哪个盟市氮氧化物降幅最大", 17.3, "包头市"),
+    ("氮氧化物降低最多的是哪个盟市", 17.3, "包头市"),
+    ("二氧化硫降幅最小的盟市", 0, "兴安盟"),
+    ("除兴安盟以外，二氧化硫降幅最小的是哪个", 3.85, "通辽市"),
+    ("化学需氧量降幅前三的盟市", 9.3, "通辽市"),
+])
+def test_rank(bot, question, value, region):
+    answer = bot.ask(question)
+    assert region in answer.text and _has(answer, value), answer.text
+    assert answer.chart and region in answer.chart["highlight"]
+
+
+def test_rank_ties_name_every_region(bot):
+    answer = bot.ask("单位GDP能耗降低最大的盟市")
+    for region in ("呼和浩特市", "包头市", "乌海市", "鄂尔多斯市", "阿拉善盟"):
+        assert region in answer.text
+
+
+def test_compare_two_regions(bot):
+    answer = bot.ask("呼和浩特和包头哪个氮氧化物降幅更大")
+    assert "包头市更大" in answer.text and _has(answer, 2.7)
+    assert any(f.formula for f in answer.figures)
+
+
+@pytest.mark.parametrize("question, value", [
+    ("呼伦贝尔市氮氧化物年均降幅是多少", 3.36),
+    ("呼伦贝尔氮氧化物每年平均下降多少", 3.36),
+    ("全区二氧化硫五年要减少多少万吨", 5.3),
+    ("12个盟市二氧化硫降低目标的平均值", 5.98),
+    ("推算2005年单位地区生产总值能耗约多少", 2.48),
+])
+def test_compute_shows_result_and_formula(bot, question, value):
+    answer = bot.ask(question)
+    assert _has(answer, value), answer.text
+    assert any(f.formula and f.inputs for f in answer.figures)
+    assert check(answer, question) == []
+
+
+def test_annual_rate_exposes_the_plans_own_error(bot):
+    answer = bot.ask("二氧化硫年均下降多少")
+    assert "-0.077%" in answer.text and "0.77" in answer.text and "不一致" in answer.text
+
+
+@pytest.mark.parametrize("question, value, keyword", [
+    ("电石淘汰量", 178.1, "电石"),
+    ("淘汰多少电石", 178.1, "电石"),
+    ("炼铁淘汰多少万吨", 230, "炼铁"),
+    ("平板玻璃淘汰多少", 350, "平板玻璃"),
+    ("城市空气质量好于二级标准的天数目标", 292, "天"),
+    ("既有建筑节能改造面积要达到多少", 5000, "平方米"),
+])
+def test_fact(bot, question, value, keyword):
+    answer = bot.ask(question)
+    assert _has(answer, value) and keyword in answer.text, answer.text
+    assert answer.citations and all(c.quote in bot.kb.text_of(c.doc_id) for c in answer.citations)
+
+
+
+
+@pytest.mark.parametrize("turns, value, keyword", [
+    (["乌海市二氧化硫目标是多少", "那包头呢？"], 6.3, "包头"),
+    (["乌海市二氧化硫目标是多少", "氮氧化物呢"], 15.4, "乌海"),
+    (["造纸淘汰多少", "制革呢？"], 15, "制革"),
+    (["哪个盟市氨氮降幅最大", "最小的呢"], 0, "兴安盟"),
+    (["乌海市二氧化硫目标是多少", "赤峰市氨氮呢"], 8.2, "赤峰"),
+])
+def test_multi_turn(bot, turns, value, keyword):
+    conv = Conversation()
+    for q in turns:
+        answer = bot.ask(q, conv)
+    assert _has(answer, value) and keyword in answer.text, answer.text
+
+
+def test_new_entity_replaces_the_old_one(bot):
+    conv = Conversation()
+    bot.ask("乌海市二氧化硫目标是多少", conv)
+    answer = bot.ask("包头市氮氧化物降低目标", conv)
+    assert "包头市" in answer.text and "乌海" not in answer.text and _has(answer, 17.3)
+
+
+@pytest.mark.parametrize("question", [
+    "上海市氮氧化物减排目标是多少？",
+    "北京二氧化硫目标",
+    "“十三五”期间内蒙古节能减排目标是什么？",
+    "全区PM2.5浓度要下降多少？",
+    "2020年全区二氧化硫排放量是多少",
+    "挥发性有机物减排目标是多少",
+])
+def test_out_of_scope_is_refused_without_figures(bot, question):
+    answer = bot.ask(question)
+    assert answer.refused, answer.text
+    assert not answer.figures
+    assert numbers_in(answer.text) == []
+
+
+def test_refusal_points_to_what_the_plan_covers(bot):
+    answer = bot.ask("上海市氮氧化物减排目标是多少？")
+    assert "乌海市" in answer.text and "上海市" in answer.text
+
+
+def test_near_miss_region_gets_did_you_mean(bot):
+    answer = bot.ask("乌海氏二氧化硫目标")
+    assert "乌海" in answer.text
+
+
+@pytest.mark.parametrize("question, keywords", [
+    ("工业粉尘治理有哪些措施？", ["除尘器", "露天堆场"]),
+    ("排污权交易方面有什么政策？", ["排污权", "有偿使用"]),
+    ("公务用车管理有什么要求？", ["定点加油"]),
+    ("机动车氮氧化物排放怎么控制", ["黄标车"]),
+])
+def test_narrative_is_extractive_and_cited(bot, question, keywords):
+    answer = bot.ask(question)
+    assert all(k in answer.text for k in keywords), answer.text
+    for c in answer.citations:
+        assert c.quote in bot.kb.text_of(c.doc_id)
+        assert f"- {c.quote}" in answer.text
+
+
+def test_audit_lists_the_plans_inconsistencies_with_quotes(bot):
+    answer = bot.ask("规划中有哪些数字不一致？")
+    assert "-0.077%" in answer.text and "9.26" in answer.text and "14.5" in answer.text
+    assert any("二氧化硫排放量" in c.quote for c in answer.citations)
+    assert check(answer, "") == []
+
+
+@pytest.mark.parametrize("question", ["", "   ", "？？？", "\x00\x01", "😀😀", "a" * 10_000,
+                                      "<script>alert(1)</script>", "'; DROP TABLE plans; --"])
+def test_bad_questions_get_a_clear_message(bot, question):
+    answer = bot.ask(question)
+    assert answer.text
+    assert answer.refused
+    assert not answer.figures
+
+
+def test_every_answer_passes_the_number_guard(bot):
+    for q in ["乌海市二氧化硫目标是多少", "哪个盟市氮氧化物降幅最大", "电石淘汰量", "二氧化硫年均下降多少",
+              "12个盟市化学需氧量降幅的平均值", "工业粉尘治理有哪些措施"]:
+        answer = bot.ask(q)
+        assert check(answer, q) == [], (q, answer.text)
