@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,24 +31,25 @@ class Loaded:
 def sniff_format(name: str, data: bytes) -> str:
     """Decide the type by content first, then by name."""
     suffix = Path(name).suffix.lower()
+    if suffix and suffix not in SUPPORTED_SUFFIXES and suffix != ".doc":
+        raise UnsupportedFile(f"{name}: unsupported suffix {suffix}",
+                              f"不支持的文件类型“{suffix}”，支持 txt、md、docx、pdf、html。")
     if data.startswith(b"%PDF-"):
         return "pdf"
+    if suffix == ".doc" or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnsupportedFile(f"{name}: legacy .doc", "不支持旧版 Word（.doc）文件，请另存为 .docx 后再导入。")
     if data.startswith(b"PK\x03\x04"):
         if suffix == ".docx" or _zip_has(data, "word/document.xml"):
             return "docx"
         raise UnsupportedFile(f"{name}: zip archive that is not a Word document", "文件是压缩包而不是 Word 文档（.docx）。")
     if suffix == ".docx":
-        raise UnsupportedFile(f"{name}: not a docx", "文件扩展名是 .docx，但内容不是有效的 Word 文档（可能已损坏或是旧版 .doc）。")
+        raise UnsupportedFile(f"{name}: not a docx", "文件扩展名是 .docx，但内容不是有效的 Word 文档（可能已损坏）。")
     if suffix == ".pdf":
         raise UnsupportedFile(f"{name}: not a pdf", "文件扩展名是 .pdf，但内容不是有效的 PDF。")
-    if suffix == ".doc" or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnsupportedFile(f"{name}: legacy .doc", "不支持旧版 Word（.doc）文件，请另存为 .docx 后再导入。")
     head = data[:2048].lstrip().lower()
     if suffix in HTML_SUFFIXES or head.startswith((b"<!doctype html", b"<html")):
         return "html"
-    if suffix in TEXT_SUFFIXES or suffix == "":
-        return "md" if suffix in {".md", ".markdown"} else "txt"
-    raise UnsupportedFile(f"{name}: unsupported suffix {suffix}", f"不支持的文件类型“{suffix}”，支持 txt、md、docx、pdf、html。")
+    return "md" if suffix in {".md", ".markdown"} else "txt"
 
 
 def _zip_has(data: bytes, member: str) -> bool:
@@ -59,48 +61,47 @@ def _zip_has(data: bytes, member: str) -> bool:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode plain text: BOMs, then strict UTF-8, then GB18030, then charset detection."""
+    """Decode plain text: BOMs, then strict UTF-8, then the best of GB18030 / UTF-16 without BOM, then detection."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    if _looks_utf16(data):
-        enc = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
-        return data.decode(enc, errors="replace"), enc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        # GB18030 is a superset of GBK and GB2312 and decodes every valid Chinese legacy file.
-        text = data.decode("gb18030")
-        if _mostly_cjk_or_ascii(text):
-            return text, "gb18030"
-    except UnicodeDecodeError:
-        pass
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    # GB18030 is a superset of GBK and GB2312. UTF-16 without a BOM has NUL bytes only when it holds
+    # ASCII, so Chinese-only UTF-16 is told apart by how plausible each decoding reads.
+    candidates = []
+    for enc in ("gb18030", "utf-16-le", "utf-16-be"):
+        if enc.startswith("utf-16") and len(data) % 2:
+            continue
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_plausibility(text), enc == "gb18030", enc, text))
+    if candidates:
+        score, _, enc, text = max(candidates)
+        if score > 0.9:
+            return text, enc
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None:
+    if best is None or "\x00" in str(best):
         raise IngestError("undecodable text", "无法识别文本编码（不是 UTF-8、GB18030/GBK 或 UTF-16）。")
     return str(best), best.encoding
 
 
-def _looks_utf16(data: bytes) -> bool:
-    sample = data[:400]
-    if len(sample) < 8:
-        return False
-    zeros_even = sum(1 for b in sample[0::2] if b == 0)
-    zeros_odd = sum(1 for b in sample[1::2] if b == 0)
-    half = len(sample) / 2
-    return zeros_odd > 0.3 * half or zeros_even > 0.3 * half
-
-
-def _mostly_cjk_or_ascii(text: str) -> bool:
+def _plausibility(text: str) -> float:
+    """Share of characters a Chinese plan is made of: common hanzi, ASCII text, CJK and full-width punctuation."""
     if not text:
-        return True
-    good = sum(1 for ch in text if ch.isascii() or "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
-    return good / len(text) > 0.9
+        return 1.0
+    good = sum(1 for ch in text if (" " <= ch <= "~") or ch in "\n\r\t" or "\u4e00" <= ch <= "\u9fff"
+               or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or "\u2010" <= ch <= "\u2027"
+               or ch in "\u00a0\u00b7\u00d7")
+    return good / len(text)
 
 
 def load_bytes(name: str, data: bytes) -> Loaded:
@@ -168,104 +169,198 @@ def docx_to_text(data: bytes) -> str:
     _check_zip(data)
     try:
         import docx
-        from docx.table import Table as DocxTable
-        from docx.text.paragraph import Paragraph
 
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for broken files
         raise UnsupportedFile(f"docx: {exc}", "Word 文档已损坏，无法读取。") from exc
     out: list[str] = []
-    body = document.element.body
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            para = Paragraph(child, document)
-            text = para.text.strip()
-            if not text:
-                out.append("")
-                continue
-            style = (para.style.name if para.style is not None else "") or ""
-            level = _heading_level(style)
-            if level and not text.startswith("#"):
-                out.append("#" * level + " " + text)
-            else:
-                out.append(text)
-            out.append("")
-        elif tag == "tbl":
-            table = DocxTable(child, document)
-            rows = []
-            for row in table.rows:
-                # python-docx repeats a merged cell's text across its span: spans come out filled.
-                rows.append([cell.text for cell in row.cells])
-            out.append(render_table(rows))
-            out.append("")
+    _docx_blocks(document.element.body, document, out)
     return "\n".join(out)
 
 
-def _heading_level(style: str) -> int:
-    style = style.lower()
-    if style == "title":
-        return 1
-    for prefix in ("heading ", "标题 "):
-        if style.startswith(prefix):
-            try:
-                return min(int(style[len(prefix):]), 6)
-            except ValueError:
-                return 0
-    return 0
+def _docx_blocks(container, parent, out: list[str]) -> None:
+    """Paragraphs and tables of a body or table cell, in order; content controls are looked into."""
+    from docx.table import Table as DocxTable
+    from docx.text.paragraph import Paragraph
+
+    for child in container.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(child, parent)
+            text = para.text.strip()
+            if text:
+                level = _heading_level(para)
+                out += ["#" * level + " " + text if level and not text.startswith("#") else text, ""]
+        elif tag == "tbl":
+            _docx_table(DocxTable(child, parent), out)
+        elif tag in ("sdt", "sdtContent", "customXml", "ins", "smartTag"):
+            _docx_blocks(child, parent, out)
+
+
+def _docx_table(table, out: list[str]) -> None:
+    rows: list[list[str]] = []
+    for row in table.rows:
+        # python-docx repeats a merged cell across its span (both ways): spans come out filled.
+        cells = [cell.text for cell in row.cells]
+        rows.append([""] * row.grid_cols_before + cells + [""] * row.grid_cols_after)
+    nested = table._tbl.find(".//" + _qn("w:tbl")) is not None
+    if nested or all(len({c for c in r if c.strip()}) <= 1 for r in rows):
+        # A 专栏 drawn as a one-cell frame, a one-column list, or a layout table: its cells are content.
+        seen = set()
+        for row in table.rows:
+            for cell in row.cells:
+                if id(cell._tc) not in seen:
+                    seen.add(id(cell._tc))
+                    _docx_blocks(cell._tc, cell, out)
+        return
+    out += [render_table(rows), ""]
+
+
+def _qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(tag)
+
+
+HEADING_STYLE = re.compile(
+    r"^(?:heading|标题|überschrift|titre|título|titulo|titolo|kop|nagłówek|rubrik|заголовок|見出し|제목)\s*(\d)$",
+    re.IGNORECASE,
+)
+CN_LEVEL_STYLE = re.compile(r"^(?:([一二三四五六])级标题|标题([一二三四五六]))$")
+CN_LEVELS = "一二三四五六"
+
+
+def _heading_level(para) -> int:
+    """Heading level of a Word paragraph: its style's name (any language) or its outline level."""
+    style = para.style
+    names = []
+    s = style
+    while s is not None and len(names) < 10:
+        names.append((s.name or "").strip())
+        s = s.base_style
+    for name in names:
+        m = HEADING_STYLE.match(name)
+        if m:
+            return min(max(int(m.group(1)), 1), 6)
+        m = CN_LEVEL_STYLE.match(name)
+        if m:
+            return CN_LEVELS.index(m.group(1) or m.group(2)) + 1
+    level = _outline_level(para._p.pPr)
+    s = style
+    while level is None and s is not None:
+        level = _outline_level(s.element.pPr)
+        s = s.base_style
+    return min(level + 1, 6) if level is not None and level < 9 else 0
+
+
+def _outline_level(ppr) -> int | None:
+    if ppr is None:
+        return None
+    el = ppr.find(_qn("w:outlineLvl"))
+    if el is None:
+        return None
+    try:
+        return int(el.get(_qn("w:val")))
+    except (TypeError, ValueError):
+        return None
 
 
 # ---------- html ----------
+
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "section", "article", "blockquote", "pre", "dd", "dt", "dl", "header",
+              "footer", "main", "aside", "nav", "figure", "figcaption", "form", "center", "hr", "table", "caption",
+              "tr", "td", "th", "thead", "tbody", "tfoot", "body", "html", *HEADING_TAGS}
+LINE_BREAK = "\u2028"  # stands for <br> while whitespace is collapsed
+CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) (?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
 
 def html_to_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
-    for bad in soup(["script", "style", "noscript", "template"]):
+    for bad in soup(["script", "style", "noscript", "template", "head"]):
         bad.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with(LINE_BREAK)
     out: list[str] = []
-    root = soup.body or soup
-    _walk_html(root, out)
+    _walk_html(soup.body or soup, out)
     return "\n".join(out)
 
 
-BLOCK_TAGS = {"p", "div", "li", "section", "article", "blockquote", "pre", "br", "tr", "dd", "dt"}
+def _inline_text(node) -> str:
+    """Text of inline content the way a browser shows it: whitespace runs collapse, none between CJK."""
+    text = re.sub(r"[ \t\r\n\f\u00a0]+", " ", node if isinstance(node, str) else node.get_text(""))
+    return CJK_GAP.sub("", text)
+
+
+def _emit_inline(buffer: list[str], out: list[str]) -> None:
+    text = _inline_text("".join(buffer))
+    buffer.clear()
+    for line in text.split(LINE_BREAK):
+        if line.strip():
+            out += [line.strip(), ""]
 
 
 def _walk_html(node, out: list[str]) -> None:
-    from bs4 import NavigableString, Tag
+    from bs4 import Comment, NavigableString, Tag
 
+    buffer: list[str] = []  # inline text (strings, <b>, <span>…) between block elements
     for child in node.children:
+        if isinstance(child, Comment):
+            continue
         if isinstance(child, NavigableString):
-            text = str(child).strip()
-            if text:
-                out.append(text)
+            buffer.append(str(child))
             continue
         if not isinstance(child, Tag):
             continue
         name = child.name.lower()
-        if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            out += ["", "#" * int(name[1]) + " " + child.get_text(" ", strip=True), ""]
+        if name not in BLOCK_TAGS and not child.find(list(BLOCK_TAGS)):
+            buffer.append(child.get_text(""))
+            continue
+        _emit_inline(buffer, out)
+        if name in HEADING_TAGS:
+            title = _inline_text(child).replace(LINE_BREAK, "").strip()
+            if title:
+                out += ["", "#" * int(name[1]) + " " + title, ""]
         elif name == "table":
-            out += ["", render_table(html_table_rows(child)), ""]
-        elif name in BLOCK_TAGS and not child.find(["table", "h1", "h2", "h3", "h4", "h5", "h6", "p", "div"]):
-            text = child.get_text("", strip=True)
-            if text:
-                out += [text, ""]
+            _html_table(child, out)
         else:
             _walk_html(child, out)
+    _emit_inline(buffer, out)
+
+
+def _html_table(table, out: list[str]) -> None:
+    caption = table.find("caption")
+    if caption is not None and _inline_text(caption).strip():
+        out += ["", _inline_text(caption).replace(LINE_BREAK, "").strip(), ""]
+    rows = _own_rows(table)
+    # Tables used for page layout, or a 专栏 drawn as a one-cell box: read their cells as ordinary content.
+    if table.find("table") is not None or all(len(_own_cells(tr)) <= 1 for tr in rows):
+        for tr in rows:
+            for td in _own_cells(tr):
+                _walk_html(td, out)
+        return
+    out += ["", render_table(html_table_rows(table)), ""]
+
+
+def _own_rows(table) -> list:
+    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+
+
+def _own_cells(tr) -> list:
+    return tr.find_all(["td", "th"], recursive=False)
 
 
 def html_table_rows(table) -> list[list[str]]:
     """Rows of an HTML table with rowspan/colspan filled in."""
     grid: dict[tuple[int, int], str] = {}
-    rows = table.find_all("tr")
-    for r, tr in enumerate(rows):
+    for r, tr in enumerate(_own_rows(table)):
         c = 0
-        for td in tr.find_all(["td", "th"], recursive=False):
+        for td in _own_cells(tr):
             while (r, c) in grid:
                 c += 1
-            text = td.get_text("", strip=True)
+            text = _inline_text(td).replace(LINE_BREAK, "").strip()
             rowspan = _span(td.get("rowspan"))
             colspan = _span(td.get("colspan"))
             for dr in range(rowspan):
