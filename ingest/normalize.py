@@ -3,7 +3,8 @@
 - full-width digits, Latin letters and % become ASCII (Chinese punctuation stays as written);
 - indentation and trailing spaces go; blank-line runs collapse;
 - tables laid out one cell per line (or tab-separated) become pipe rows, wrapped cells joined;
-- a number broken from its unit across lines ("铜冶炼3.5" ⏎ ⏎ "万吨") is joined.
+- a number broken from its unit across lines ("铜冶炼3.5" ⏎ ⏎ "万吨") is joined;
+- markdown: bold markers, blockquote markers and <br> go; pipe rows without outer pipes get them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九�
 SENTENCE_END = "。；！？;!?"
 UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座|处|家|辆|平方|立方|公里|千米|米|标|重量箱|户|人|元|项|千瓦|兆瓦|度|蒸吨|天|年|倍|多|以上|以内|左右)")
 MAX_CELL_CHARS = 40
+MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+MD_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?$")
 
 
 def to_halfwidth(text: str) -> str:
@@ -48,6 +52,8 @@ def normalize_text(raw: str, fmt: str = "txt") -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\f")
     text = to_halfwidth(text)
     lines = text.split("\n")
+    if fmt == "md":
+        lines = clean_markdown(lines)
     lines = rebuild_cell_tables(lines)
     lines = [strip_line(line) for line in lines]
     if fmt == "pdf":
@@ -87,6 +93,27 @@ def join_broken_numbers(lines: list[str]) -> list[str]:
                 continue
         out.append(line)
         i += 1
+    return out
+
+
+def clean_markdown(lines: list[str]) -> list[str]:
+    """Markup that carries no meaning here: "**专栏1 …**" must read as a title, "单位GDP<br>能耗" as one cell."""
+    out: list[str] = []
+    for line in lines:
+        line = re.sub(r"^\s*(?:>\s?)+", "", line)  # 专栏 boxes are often blockquotes
+        line = MD_EMPHASIS.sub(r"\2", line)
+        if line.lstrip().startswith("|"):
+            out.append(MD_BREAK.sub("", line).replace("\\|", "｜"))
+        else:
+            out.extend(MD_BREAK.split(line))
+    # GFM allows pipe rows without the outer pipes ("指标 | 2015年" ⏎ "---|---").
+    for i, line in enumerate(out):
+        if "|" in line and MD_SEPARATOR.match(line.strip()) and not line.strip().startswith("|"):
+            j = i - 1 if i and "|" in out[i - 1] else i
+            while j < len(out) and "|" in out[j] and out[j].strip():
+                if not out[j].strip().startswith("|"):
+                    out[j] = "| " + out[j].strip() + " |"
+                j += 1
     return out
 
 
@@ -147,7 +174,8 @@ def _cells(lines: list[str], lo: int, hi: int, cell_indent: str) -> list[str]:
 
 
 def _is_cell(text: str) -> bool:
-    return 0 < len(text) <= MAX_CELL_CHARS and text[-1] not in "。；;"
+    # A pipe row is already a table row, never one cell of a one-cell-per-line table.
+    return 0 < len(text) <= MAX_CELL_CHARS and text[-1] not in "。；;" and not text.startswith("|")
 
 
 def rebuild_cell_tables(lines: list[str]) -> list[str]:
