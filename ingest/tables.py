@@ -14,6 +14,11 @@ TITLE_UNIT = re.compile(r"单位[：:]\s*(?P<unit>[^）)\s，,；;]{1,16})")
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 EMPTY_MARKS = {"", "-", "—", "--", "/", "／"}
 DITTO_MARKS = {"〃", "同上", "\""}
+UNIT_CHARS = set("%‰万亿千百吨元标准煤千瓦时公里米平方立方个家座处台套辆人户项箱张度重量蒸天倍/·²³")
+UNIT_LINE = re.compile(r"^[（(]?\s*单位[：:]")
+TITLE_ROW = re.compile(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十百\d]")
+NOTE_ROW = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*[0-9]*[：:]")
+INDEX_HEADERS = {"序号", "编号", "序", "No", "No.", "#"}
 
 
 def split_pipe_row(line: str) -> list[str]:
@@ -63,6 +68,20 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     if ragged:
         warnings.append(f"表格“{title or '未命名'}”有 {len(ragged)} 行列数不齐，已按空格补齐")
     rows = [r + [""] * (width - len(r)) for r in rows]
+    # Rows merged across the whole width: a title or "单位：万吨" drawn inside the table, notes under it.
+    while len(rows) > 2 and _spanning_text(rows[0]):
+        only = _spanning_text(rows[0])
+        if UNIT_LINE.match(only):
+            table_unit = table_unit or title_unit(only)
+        elif title in ("", "表格") and (TITLE_ROW.match(only) or set(rows[0]) == {only}):
+            title = only
+        elif set(rows[0]) != {only}:
+            break  # a header with one filled cell, not a spanning row
+        rows.pop(0)
+        lines.pop(0)
+    while len(rows) > 2 and _spanning_text(rows[-1]) and NOTE_ROW.match(_spanning_text(rows[-1])):
+        rows.pop()
+        lines.pop()
     header_rows = 1
     # A second all-text row under a header with repeated (merged) cells is a sub-header.
     if len(rows) > 2 and len(set(rows[0])) < width and not any(parse_number(c)[0] is not None for c in rows[1][1:]):
@@ -76,7 +95,10 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     data_lines = lines[header_rows:]
     # Leading label columns: text in every data row (a merged first column gives a hierarchy).
     label_cols = 1
-    if width > 2 and all(parse_number(r[1])[0] is None and r[1] not in EMPTY_MARKS for r in data) and any(
+    index_col = False
+    if width > 2 and _is_index_column(header[0], [r[0] for r in data]):
+        label_cols, index_col = 2, True  # "序号 | 工程 | 投资": the number is no label
+    elif width > 2 and all(parse_number(r[1])[0] is None and r[1] not in EMPTY_MARKS for r in data) and any(
         parse_number(c)[0] is not None for r in data for c in r[2:]
     ):
         label_cols = 2
@@ -90,8 +112,14 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     parent = ""
     raw_rows: list[tuple[int, str, str, list[str], str]] = []
     for r, (row, quote) in enumerate(zip(data, data_lines)):
+        if len(set(row)) == 1 and row[0] and parse_number(row[0])[0] is None:
+            parent = row[0]  # a group row merged across the table ("一、东部地区")
+            continue
         if label_cols == 2:
-            parent_label, label = row[0], row[1]
+            if not index_col and row[0] not in EMPTY_MARKS:
+                parent = row[0]
+            # An empty first cell continues the group above (a merged cell exported without its text).
+            parent_label, label = ("" if index_col else parent), row[1]
         else:
             label = row[0]
             values = row[1:]
@@ -146,8 +174,28 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
 
 
 def title_unit(title: str) -> str:
+    """Unit a title or caption line gives for the whole table: "（单位：万吨）", "…目标（%）"."""
     m = TITLE_UNIT.search(title)
-    return m.group("unit") if m else ""
+    if m:
+        return m.group("unit")
+    m = UNIT_IN_PARENS.search(title)
+    if m and all(ch in UNIT_CHARS for ch in m.group("unit").strip()):
+        return m.group("unit").strip()
+    return ""
+
+
+def _spanning_text(row: list[str]) -> str:
+    """The one text of a row whose filled cells all say the same thing, else ""."""
+    filled = {c for c in row if c}
+    return next(iter(filled)) if len(filled) == 1 else ""
+
+
+def _is_index_column(header: str, values: list[str]) -> bool:
+    if header.strip() in INDEX_HEADERS:
+        return True
+    numbers = [parse_number(v)[0] for v in values]
+    return len(values) >= 2 and all(n is not None and n == int(n) for n in numbers) and [int(n) for n in numbers] == list(
+        range(int(numbers[0]), int(numbers[0]) + len(numbers))) and header.strip() in ("", "序号")
 
 
 def majority_unit(table: Table) -> str:
