@@ -17,6 +17,7 @@ from kb.errors import EmptyDocument
 from kb.records import Chunk, Document, Section, join_path
 
 INTRO_MAX_CHARS = 200
+MD_HEADING_MARK = re.compile(r"^#{1,6}\s+")
 
 
 def doc_id_for(name: str, sha: str) -> str:
@@ -81,11 +82,16 @@ def _caption(blocks, idx: int, text: str) -> tuple[str, str, str]:
     block = blocks[idx]
     title, unit_hint, intro = block.box, "", ""
     j = idx - 1
-    while j >= 0 and blocks[j].kind in ("para", "item", "box_title") and j >= idx - 3:
+    while j >= 0 and blocks[j].kind in ("para", "item", "box_title", "heading") and j >= idx - 3:
         prev = blocks[j]
-        line = prev.text.strip()
+        line = MD_HEADING_MARK.sub("", prev.text.strip())
         if re.match(r"^[（(]?单位[：:]", line):
             unit_hint = title_unit(line)
+        elif prev.kind == "heading":
+            # "### 表1 主要指标" right above its table names it; any other heading ends the caption.
+            if not title and (TABLE_TITLE.match(line) or j == idx - 1 or (j == idx - 2 and unit_hint)):
+                title = line
+            break
         elif not title and (TABLE_TITLE.match(line) or (len(line) <= 40 and line[-1] not in "。；;，,")):
             title = line
         elif prev.kind != "box_title":
@@ -95,9 +101,10 @@ def _caption(blocks, idx: int, text: str) -> tuple[str, str, str]:
     if not intro:
         # The sentence before the box title introduces the table ("各盟市全面完成…指标…").
         k = j
-        while k >= 0 and blocks[k].kind not in ("para", "item"):
+        while k >= 0 and blocks[k].kind == "box_title":
             k -= 1
-        if k >= 0 and blocks[k].path[: len(block.path) - 1] == block.path[: len(block.path) - 1]:
+        if (k >= 0 and blocks[k].kind in ("para", "item") and blocks[k].text.rstrip()[-1:] in "。；;：:！!"
+                and blocks[k].path[: len(block.path) - 1] == block.path[: len(block.path) - 1]):
             intro = _last_sentence(blocks[k].text)
     return title or "表格", intro, unit_hint
 

@@ -130,12 +130,57 @@ class _Context:
 
     def push(self, node: Node) -> None:
         kept, last = self._siblings(node.order)
-        if node.kind != "md":
+        if node.kind not in ("md", "box"):
             last[node.kind] = node.number
         self.stack = kept + [node]
 
     def path(self) -> tuple[str, ...]:
         return tuple(n.title for n in self.base + self.stack)
+
+
+def numbered_kind(title: str) -> tuple[str, int, int] | None:
+    """(kind, order, number) when a heading's own text starts with plan numbering (一、 （一） 1、 第一章 …)."""
+    found = heading_kind(title)
+    if found and found[0] != "md":
+        return found[0], found[1], found[2]
+    return None
+
+
+def box_title_of(line: str) -> str:
+    """The 专栏 title a line holds ("专栏一：…", also as a markdown heading), else ""."""
+    md = MD_HEADING.match(line)
+    title = md.group(2).strip() if md else line
+    if TABLE_TITLE.match(title) and len(title) <= 60 and title.startswith("专栏"):
+        return title
+    return ""
+
+
+def _md_plan(lines: list[str]) -> tuple[dict[int, float], int]:
+    """Markdown heading levels → outline orders, and the index of a lone '#' document title (-1 if none).
+
+    A '#' heading that carries plan numbering ("## 一、总体要求") sits where its numbering says, so a
+    sibling written as plain text ("二、主要任务") continues its sequence; an unnumbered heading sits at
+    the order of the numbered headings of its level ("## 前言" beside "## 第一章").
+    """
+    numbered: dict[int, float] = {}
+    h1 = []
+    for i, line in enumerate(lines):
+        md = MD_HEADING.match(line)
+        if not md:
+            continue
+        level = len(md.group(1))
+        found = numbered_kind(md.group(2).strip())
+        if found:
+            numbered[level] = min(numbered.get(level, found[1]), found[1])
+        if level == 1:
+            h1.append(i)
+    orders: dict[int, float] = {}
+    for level in range(1, 7):
+        above = [lv for lv in numbered if lv <= level]
+        orders[level] = numbered[max(above)] + 0.1 * (level - max(above)) if above else level - 1
+    first = next((i for i, line in enumerate(lines) if line), -1)
+    is_title = h1 == [first] and first >= 0 and not numbered_kind(MD_HEADING.match(lines[first]).group(2).strip())
+    return orders, first if is_title else -1
 
 
 def parse_outline(text: str) -> Outline:
@@ -146,6 +191,7 @@ def parse_outline(text: str) -> Outline:
     box_has_table = False
     offset = 0
     lines = text.split("\n")
+    md_orders, title_idx = _md_plan(lines)
     i = 0
     line_starts = []
     pos = 0
@@ -172,23 +218,33 @@ def parse_outline(text: str) -> Outline:
                 box_has_table = True
             i = j
             continue
-        if TABLE_TITLE.match(line) and len(line) <= 60 and line.startswith("专栏"):
-            if box is not None and line == box_title and not box_has_table:
+        if i == title_idx:
+            # The document's own title ("# 某某规划"): not a section every path should start with.
+            blocks.append(Block("heading", offset, offset + len(line), line, (), ""))
+            i += 1
+            continue
+        new_box = box_title_of(line)
+        if new_box:
+            if box is not None and new_box == box_title and not box_has_table:
                 i += 1  # the title repeated inside its own box
                 continue
             # A 专栏 box: its own numbering context, closed by the next real heading.
-            node = Node("box", BOX_ORDER, 0, line, offset)
+            node = Node("box", BOX_ORDER, 0, new_box, offset)
             box = _Context(main.stack + [node])
-            box_title, box_has_table = line, False
+            box_title, box_has_table = new_box, False
             blocks.append(Block("box_title", offset, offset + len(line), line, box.path(), box_title))
             i += 1
             continue
         found = heading_kind(line)
         if found:
             kind, order, number, title = found
-            in_main = main.accepts(kind, order, number)
-            in_box = box is not None and box.accepts(kind, order, number)
-            if box is not None and in_main and (not in_box or box_has_table or kind == "md"):
+            is_md = kind == "md"
+            if is_md:
+                level = order + 1
+                kind, order, number = numbered_kind(title) or ("md", md_orders[level], 0)
+            in_main = is_md or main.accepts(kind, order, number)
+            in_box = box is not None and (is_md or box.accepts(kind, order, number))
+            if box is not None and in_main and (not in_box or box_has_table or is_md):
                 box, box_title = None, ""
                 in_box = False
             if box is not None and box_has_table and not in_box:
@@ -196,7 +252,8 @@ def parse_outline(text: str) -> Outline:
             if in_box or (box is None and in_main):
                 node = Node(kind, order, number, title, offset)
                 ctx().push(node)
-                kind_name = "heading" if title == line or kind == "md" else "para"
+                # "1、节能改造工程。实施…": a heading run into its text; inside a box it is a project item.
+                kind_name = "heading" if title == line or is_md else ("item" if box is not None else "para")
                 end = offset + len(line)
                 blocks.append(Block(kind_name, offset, end, line, ctx().path(), box_title))
                 i += 1
