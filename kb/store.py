@@ -13,6 +13,7 @@ file mid-ingest leaves the previous knowledge base untouched. Nothing is pickled
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -81,10 +82,28 @@ def _sha_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+OS_REASONS = {
+    errno.ENOTDIR: "路径中有同名文件，不是文件夹", errno.EEXIST: "路径已被文件占用", errno.EACCES: "没有写权限",
+    errno.EPERM: "没有写权限", errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘空间不足",
+    errno.EFBIG: "文件超过大小限制", errno.EDQUOT: "超出磁盘配额", errno.ENOENT: "路径不存在",
+}
+
+
+def _unwritable(path: Path, exc: OSError) -> StoreError:
+    reason = OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
+    return StoreError(f"cannot write {path}: {exc}",
+                      f"无法写入知识库目录 {path}（{reason}），知识库保持原样；请检查路径、磁盘空间和写权限。")
+
+
 @contextlib.contextmanager
 def writer_lock(kb_dir: Path):
-    kb_dir.mkdir(parents=True, exist_ok=True)
-    with open(kb_dir / ".lock", "w") as fh:
+    """One writer at a time per knowledge base (readers never wait)."""
+    try:
+        kb_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(kb_dir / ".lock", "w")
+    except OSError as exc:
+        raise _unwritable(kb_dir, exc) from exc
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -177,16 +196,28 @@ def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
 def write_generation(settings: Settings, stored: StoredDocs, progress=None) -> str:
     """Write `stored` as a new generation and make it live. Returns the generation name."""
     kb_dir = settings.kb_dir
-    gen = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    # Names sort in creation order (microseconds), so pruning keeps the newest generations.
+    now = time.time()
+    gen = time.strftime("%Y%m%d%H%M%S", time.localtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
     gen_dir = kb_dir / "gens" / gen
-    (gen_dir / "texts").mkdir(parents=True)
     try:
+        (gen_dir / "texts").mkdir(parents=True)
         _write_files(settings, stored, gen, gen_dir, progress)
-    except BaseException:
+        _write_atomic(kb_dir / "CURRENT", gen)
+    except BaseException as exc:
+        # The live generation is untouched until CURRENT is replaced, so dropping the half-written one is enough.
         shutil.rmtree(gen_dir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(gen_dir, exc) from exc
+        if isinstance(exc, Exception) and not isinstance(exc, StoreError):
+            logger.warning("writing generation %s failed: %r", gen, exc)
+            raise StoreError(f"writing generation {gen} failed: {exc!r}",
+                             "写入知识库失败（可能是磁盘已满或没有写权限），知识库保持原样。") from exc
         raise
-    _write_atomic(kb_dir / "CURRENT", gen)
-    _prune(settings, gen)
+    try:
+        _prune(settings, gen)
+    except OSError as exc:  # old generations left behind cost disk space, nothing else
+        logger.warning("could not prune old generations: %s", exc)
     return gen
 
 
