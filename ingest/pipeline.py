@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import time
@@ -16,6 +17,9 @@ from kb.settings import Settings
 from kb.store import StoredDocs, current_generation, load_generation, write_generation, writer_lock
 
 logger = logging.getLogger(__name__)
+SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
+READ_ERRORS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限",
+               errno.EISDIR: "这是一个文件夹", errno.EIO: "磁盘读取错误"}
 
 
 @dataclass
@@ -64,14 +68,24 @@ def sanitize_name(name: str) -> str:
     return base[:120]
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
+def expand_paths(paths: list[Path], exclude: Path | None = None) -> list[Path]:
+    """Files to ingest: given files as they are; folders searched for supported types, skipping hidden
+    folders (.git, .venv) and the knowledge base's own folder (its uploads are not new documents)."""
+    skip = exclude.resolve() if exclude is not None else None
     out: list[Path] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES))
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        for q in sorted(p.rglob("*")):
+            rel = q.relative_to(p).parts
+            if any(part.startswith(".") or part in SKIP_DIRS for part in rel[:-1]) or rel[-1].startswith("."):
+                continue
+            if skip is not None and (q.resolve() == skip or skip in q.resolve().parents):
+                continue
+            if q.is_file() and q.suffix.lower() in SUPPORTED_SUFFIXES:
+                out.append(q)
     return out
 
 
@@ -91,18 +105,25 @@ def _load_current(settings: Settings) -> StoredDocs:
         return StoredDocs()
     try:
         return load_generation(settings.kb_dir / "gens" / gen)
-    except StoreError:
-        logger.warning("current knowledge base unreadable; starting a fresh one")
-        return StoredDocs()
+    except StoreError as exc:
+        # Starting afresh here would silently drop every document already in; a rebuild re-reads the uploads.
+        raise StoreError(f"current generation {gen} unreadable: {exc}",
+                         "当前知识库文件已损坏，无法在其上追加或删除；请先重建知识库（python -m ingest --rebuild），"
+                         "原始文件仍保存在 uploads 中。") from exc
 
 
-def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=None, keep_uploads: bool = True) -> IngestReport:
-    """Parse and add files given as (name, bytes). Bad files are reported; the rest still go in."""
+def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=None, keep_uploads: bool = True,
+                 replace_all: bool = False) -> IngestReport:
+    """Parse and add files given as (name, bytes). Bad files are reported; the rest still go in.
+
+    A file whose name is already in the knowledge base replaces that document; identical content is skipped.
+    With ``replace_all`` the new generation holds only these files (a rebuild).
+    """
     started = time.perf_counter()
     results: list[FileResult] = []
     parsed: list[tuple[Document, bytes]] = []
     with writer_lock(settings.kb_dir):
-        stored = _load_current(settings)
+        stored = StoredDocs() if replace_all else _load_current(settings)
         known = {d["sha256"]: d for d in stored.docs}
         for n, (name, data) in enumerate(files, 1):
             name = sanitize_name(name)
@@ -124,15 +145,21 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
             if doc.sha256 in known:
                 results.append(FileResult(name, True, known[doc.sha256]["doc_id"], skipped=True))
                 continue
+            if any(d.name == doc.name for d, _ in parsed):
+                # The same name twice in one batch: the later file wins, as it would in two batches.
+                parsed = [(d, b) for d, b in parsed if d.name != doc.name]
+                results = [r for r in results if r.name != doc.name or not r.ok or r.skipped]
             seconds = time.perf_counter() - t0
             counts = {"sections": len(doc.sections), "tables": len(doc.tables), "facts": len(doc.facts),
                       "chunks": len(doc.chunks), "rows": sum(len(t.row_labels) for t in doc.tables)}
             results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings), seconds=seconds))
             parsed.append((doc, data))
         generation = current_generation(settings.kb_dir)
-        if parsed:
+        replaced: set[str] = set()
+        if parsed or (replace_all and not files):
             new_names = {doc.name for doc, _ in parsed}
-            stored.remove({d["doc_id"] for d in stored.docs if d["name"] in new_names})
+            replaced = {d["doc_id"] for d in stored.docs if d["name"] in new_names}
+            stored.remove(replaced)
             for doc, data in parsed:
                 stored.docs.append(_doc_row(doc, next(r.seconds for r in results if r.doc_id == doc.doc_id)))
                 stored.texts[doc.doc_id] = doc.text
@@ -141,7 +168,14 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
                 stored.facts.extend(doc.facts)
             generation = write_generation(settings, stored, progress)
             if keep_uploads:
-                _keep_uploads(settings, parsed)
+                try:
+                    _drop_uploads(settings, replaced - {doc.doc_id for doc, _ in parsed})
+                    _keep_uploads(settings, parsed)
+                except OSError as exc:  # the knowledge base is already live; only a later rebuild misses them
+                    logger.warning("could not keep uploaded originals: %s", exc)
+                    for r in results:
+                        if r.ok and not r.skipped:
+                            r.warnings.append("原文件未能保存到 uploads（重建知识库时将缺少此文件）")
     return IngestReport(results, generation, time.perf_counter() - started, _totals(stored))
 
 
@@ -150,6 +184,12 @@ def _keep_uploads(settings: Settings, parsed) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for doc, data in parsed:
         (folder / f"{doc.doc_id}__{sanitize_name(doc.name)}").write_bytes(data)
+
+
+def _drop_uploads(settings: Settings, doc_ids: set[str]) -> None:
+    for doc_id in doc_ids:
+        for f in (settings.kb_dir / "uploads").glob(f"{doc_id}__*"):
+            f.unlink(missing_ok=True)
 
 
 def _totals(stored: StoredDocs) -> dict:
@@ -161,12 +201,16 @@ def _totals(stored: StoredDocs) -> dict:
 
 
 def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> IngestReport:
+    """Ingest files and folders (recursively, supported types only). Unreadable paths are reported, not raised."""
     files, unreadable = [], []
-    for p in expand_paths(paths):
+    for p in paths:
+        if Path(p).is_dir() and not expand_paths([p], settings.kb_dir):
+            unreadable.append(FileResult(Path(p).name, False, error="文件夹中没有可导入的文件（txt、md、docx、pdf、html）"))
+    for p in expand_paths(paths, settings.kb_dir):
         try:
             files.append((p.name, p.read_bytes()))
         except OSError as exc:
-            unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{exc.strerror or exc}"))
+            unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{READ_ERRORS.get(exc.errno, exc.strerror or exc)}"))
     report = ingest_files(settings, files, progress)
     report.results[:0] = unreadable
     return report
@@ -182,18 +226,17 @@ def delete_documents(settings: Settings, doc_ids: list[str]) -> str | None:
             raise IngestError(f"unknown documents {missing}", f"知识库中没有这些文档：{'、'.join(missing)}")
         stored.remove(set(doc_ids))
         gen = write_generation(settings, stored)
-        for doc_id in doc_ids:
-            for f in (settings.kb_dir / "uploads").glob(f"{doc_id}__*"):
-                f.unlink(missing_ok=True)
+        _drop_uploads(settings, set(doc_ids))
         return gen
 
 
 def rebuild(settings: Settings, progress=None) -> IngestReport:
-    """Re-parse every stored upload from scratch (after a parser upgrade, or to repair)."""
+    """Re-parse every stored upload from scratch (after a parser upgrade, or to repair).
+
+    The new generation is written whole before it replaces the live one, and the uploads stay, so a crash
+    or a file the new parser rejects never loses the knowledge base.
+    """
     folder = settings.kb_dir / "uploads"
-    files = [(p.name.split("__", 1)[-1], p.read_bytes()) for p in sorted(folder.glob("*__*"))] if folder.exists() else []
-    with writer_lock(settings.kb_dir):
-        write_generation(settings, StoredDocs())
-    for p in folder.glob("*__*") if folder.exists() else []:
-        p.unlink()
-    return ingest_files(settings, files, progress)
+    uploads = sorted(folder.glob("*__*")) if folder.exists() else []
+    files = [(p.name.split("__", 1)[-1], p.read_bytes()) for p in uploads]
+    return ingest_files(settings, files, progress, replace_all=True)
