@@ -150,10 +150,10 @@ def answer_rank(kb, ent: Entities, intent: Intent) -> Answer:
     if intent.top == 1:
         names = "、".join(m.cell.row_label for m in chosen)
         same = "均" if len(chosen) > 1 else ""
-        text = f"{prefix}“{column}”{word}的是{names}，{same}为{_value_text(chosen[0].cell)}（{chosen[0].table.title}）。"
+        text = f"{_doc_prefix(kb, chosen[0].table.doc_id)}{prefix}“{column}”{word}的是{names}，{same}为{_value_text(chosen[0].cell)}（{chosen[0].table.title}）。"
     else:
         items = "；".join(f"{m.cell.row_label} {_value_text(m.cell)}" for m in chosen)
-        text = f"{prefix}“{column}”{word}：{items}（{chosen[0].table.title}）。"
+        text = f"{_doc_prefix(kb, chosen[0].table.doc_id)}{prefix}“{column}”{word}：{items}（{chosen[0].table.title}）。"
     excluded = res.data["excluded"]
     if excluded:
         text += "（已排除：" + "、".join(f"{m.cell.row_label} {_value_text(m.cell)}" for m in excluded) + "）"
@@ -186,7 +186,7 @@ def answer_compare(kb, ent: Entities, intent: Intent) -> Answer:
                               f"{fmt_num(big.cell.value, 4)} − {fmt_num(small.cell.value, 4)} = {fmt_num(gap, 4)}",
                               tuple(f for f in res.figures[:-1] if f.label in (big.cell.row_label, small.cell.row_label))))
         verdict = f"{big.cell.row_label}更大，高出{fmt_num(gap, 4)}{unit}"
-    text = f"根据{chosen[0].table.title}，“{column}”：{parts}；{verdict}。"
+    text = f"{_doc_prefix(kb, chosen[0].table.doc_id)}根据{chosen[0].table.title}，“{column}”：{parts}；{verdict}。"
     return Answer(text, res.citations, tuple(figures), trace=(f"compare({indicator}, {ent.regions})",), intent="compare",
                   chart=_chart(res.data["all"], [m.cell.row_label for m in chosen]))
 
@@ -195,56 +195,64 @@ def answer_annual(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
     lines, citations, figures, trace = [], [], [], []
     for indicator in ent.indicators:
         for region in ent.regions or [None]:
-            matches = find_cells(kb, indicator, region)
-            if not matches:
-                continue
-            table = matches[0].table
-            if is_region_table(table):
-                m = matches[0]
-                n = _years_of(kb, table, ent.text)
-                total = cell_figure(kb, table, m.cell)
-                falling = bool(re.search(r"降低|下降|减少|削减", m.cell.column)) and total.value > 0
-                signed = Figure(total.label, -total.value if falling else total.value, total.unit,
-                                "降低目标按负变化计" if falling else "", (total,))
-                yearly = calc.annual_rate(signed, n)
-                figures += [total, yearly]
-                citations += list(cell_citations(kb, table, m.cell))
-                word = "下降" if yearly.value < 0 else "增长"
-                lines.append(f"根据{table.title}，{m.cell.row_label}“{m.cell.column}”为{_value_text(m.cell)}（规划期五年）；"
-                             f"按复合计算，年均{word}约{fmt_num(abs(yearly.value), 2)}%。")
-                trace.append(f"annual_rate({m.cell.raw}, {n}) = {fmt_num(yearly.value, 4)}%")
-                continue
-            by_kind = {column_kind(m.cell.column): m for m in matches}
-            annual, change = by_kind.get("annual"), by_kind.get("change")
-            if annual is None and change is None:
-                continue
-            label = (annual or change).cell.row_label
-            n = _years_of(kb, table, ent.text)
-            if annual is not None:
-                fig = cell_figure(kb, table, annual.cell)
-                figures.append(fig)
-                citations += list(cell_citations(kb, table, annual.cell))
-                lines.append(f"根据{table.title}，{label}“{annual.cell.column}”为{_value_text(annual.cell)}"
-                             + (f"，即年均下降{fmt_num(-fig.value, 4)}%。" if fig.value < 0 else "。"))
-                if fig.value < 0:
-                    figures.append(Figure("年均下降", -fig.value, "%", f"表中{annual.cell.raw}", (fig,)))
-            if change is not None and change.cell.unit == "%":
-                total = cell_figure(kb, table, change.cell)
-                yearly = calc.annual_rate(total, n)
-                figures += [total, yearly]
-                citations += list(cell_citations(kb, table, change.cell))
-                if annual is None:
-                    word = "下降" if yearly.value < 0 else "增长"
-                    lines.append(f"根据{table.title}，{label}“{change.cell.column}”为{change.cell.raw}；"
-                                 f"按复合计算，年均{word}约{fmt_num(abs(yearly.value), 2)}%。")
-                else:
-                    same = abs(yearly.value - annual.cell.value) <= 0.05
-                    verdict = "，与表中一致" if same else f"，与表中的{annual.cell.raw}不一致（表中数字可能有误）"
-                    lines.append(f"核算：五年变化{change.cell.raw}按复合计算，年均约{fmt_num(yearly.value, 2)}%{verdict}。")
-                trace.append(f"annual_rate({change.cell.raw}, {n}) = {fmt_num(yearly.value, 4)}%")
+            all_matches = find_cells(kb, indicator, region)
+            groups: dict[str, list[Match]] = {}
+            for m in all_matches:
+                groups.setdefault(m.table.table_id, []).append(m)
+            for matches in groups.values():
+                _annual_for_table(kb, ent, matches, lines, citations, figures, trace)
     if not lines:
         raise NotInKnowledgeBase("no annual data", "表格中没有可用于计算年均变化的数据。")
     return Answer("\n".join(lines), dedupe(citations), tuple(figures), trace=tuple(trace), intent="compute")
+
+
+def _annual_for_table(kb, ent: Entities, matches: list[Match], lines, citations, figures, trace) -> None:
+    """Annual rate for one table's cells: a region's five-year target, or an overall row (printed and computed)."""
+    table = matches[0].table
+    prefix = _doc_prefix(kb, table.doc_id)
+    if is_region_table(table):
+        m = matches[0]
+        n = _years_of(kb, table, ent.text)
+        total = cell_figure(kb, table, m.cell)
+        falling = bool(re.search(r"降低|下降|减少|削减", m.cell.column)) and total.value > 0
+        signed = Figure(total.label, -total.value if falling else total.value, total.unit,
+                        "降低目标按负变化计" if falling else "", (total,))
+        yearly = calc.annual_rate(signed, n)
+        figures += [total, yearly]
+        citations += list(cell_citations(kb, table, m.cell))
+        word = "下降" if yearly.value < 0 else "增长"
+        lines.append(f"{prefix}根据{table.title}，{m.cell.row_label}“{m.cell.column}”为{_value_text(m.cell)}（规划期{cn_int(n)}年）；"
+                     f"按复合计算，年均{word}约{fmt_num(abs(yearly.value), 2)}%。")
+        trace.append(f"annual_rate({m.cell.raw}, {n}) = {fmt_num(yearly.value, 4)}%")
+        return
+    by_kind = {column_kind(m.cell.column): m for m in matches}
+    annual, change = by_kind.get("annual"), by_kind.get("change")
+    if annual is None and change is None:
+        return
+    label = (annual or change).cell.row_label
+    n = _years_of(kb, table, ent.text)
+    if annual is not None:
+        fig = cell_figure(kb, table, annual.cell)
+        figures.append(fig)
+        citations += list(cell_citations(kb, table, annual.cell))
+        lines.append(f"{prefix}根据{table.title}，{label}“{annual.cell.column}”为{_value_text(annual.cell)}"
+                     + (f"，即年均下降{fmt_num(-fig.value, 4)}%。" if fig.value < 0 else "。"))
+        if fig.value < 0:
+            figures.append(Figure("年均下降", -fig.value, "%", f"表中{annual.cell.raw}", (fig,)))
+    if change is not None and change.cell.unit == "%":
+        total = cell_figure(kb, table, change.cell)
+        yearly = calc.annual_rate(total, n)
+        figures += [total, yearly]
+        citations += list(cell_citations(kb, table, change.cell))
+        if annual is None:
+            word = "下降" if yearly.value < 0 else "增长"
+            lines.append(f"{prefix}根据{table.title}，{label}“{change.cell.column}”为{change.cell.raw}；"
+                         f"按复合计算，年均{word}约{fmt_num(abs(yearly.value), 2)}%。")
+        else:
+            same = abs(yearly.value - annual.cell.value) <= 0.05
+            verdict = "，与表中一致" if same else f"，与表中的{annual.cell.raw}不一致（表中数字可能有误）"
+            lines.append(f"核算：{cn_int(n)}年变化{change.cell.raw}按复合计算，年均约{fmt_num(yearly.value, 2)}%{verdict}。")
+        trace.append(f"annual_rate({change.cell.raw}, {n}) = {fmt_num(yearly.value, 4)}%")
 
 
 def answer_aggregate(kb, ent: Entities, intent: Intent) -> Answer:
