@@ -80,14 +80,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _line(name: str, rows: list[dict]) -> dict:
-    latencies = [r["latency_ms"] for r in rows]
+    latencies = [r.get("latency_ms", 0.0) for r in rows]
     answered = [r for r in rows if not r["answer"].get("refused")]
     return {
         "category": name, "items": len(rows),
         "pass_rate": _pct(r["passed"] for r in rows),
-        "cited": _pct(r["checks"]["cited"] for r in answered) if answered else None,
-        "grounded": _pct(r["checks"]["grounded"] for r in rows),
-        "unsupported": sum(len(r["unsupported_numbers"]) for r in rows),
+        "cited": _pct(r["checks"].get("cited", False) for r in answered) if answered else None,
+        "grounded": _pct(r["checks"].get("grounded", False) for r in rows),
+        "unsupported": sum(len(r.get("unsupported_numbers", [])) for r in rows),
         "recall_at_5": _pct(r["recall_at_5"] for r in rows if "recall_at_5" in r),
         "p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
         "p95_ms": round(_percentile(latencies, 0.95), 1),
