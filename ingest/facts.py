@@ -115,7 +115,9 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             if bm:
                 base_year = bm.group(1)
             year = ""
-            prior_years = [y for pos, y in years if pos < m.start() and sentence[pos:pos + 5] != base_year + "年"]
+            # "比2020年" / "较2020年" name a base year, wherever they stand, never the target year.
+            prior_years = [y for pos, y in years if pos < m.start() and sentence[pos:pos + 5] != base_year + "年"
+                           and sentence[max(0, pos - 1):pos] not in ("比", "较")]
             if prior_years:
                 year = prior_years[-1]
             qualifier = m.group("post") or ""
