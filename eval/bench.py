@@ -284,7 +284,8 @@ def _ingest_row(ctx: BenchContext, mode: str, label: str, path: Path, embedder: 
     spec = {"paths": [str(path)], "data_dir": str(data_dir), "embedder": embedder}
     m = measure(spec, _child_env(server, data_dir))
     row = {"corpus": label, "chroma": mode, "embedder": embedder, "docs": n, "ok": m.ok,
-           "wall_s": round(m.wall_s, 2), "peak_rss_mb": round(m.peak_rss_mb, 1), "kb_mb": _folder_mb(data_dir)}
+           "wall_s": round(m.wall_s, 2), "peak_rss_mb": round(m.peak_rss_mb, 1),
+           "kb_mb": _folder_mb(data_dir)}
     shutil.rmtree(data_dir, ignore_errors=True)
     if server:
         row.update(server.memory_mb())
