@@ -16,6 +16,8 @@ TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九�
 SENTENCE_END = "。；！？;!?"
 UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座|处|家|辆|平方|立方|公里|千米|米|标|重量箱|户|人|元|项|千瓦|兆瓦|度|蒸吨|天|年|倍|多|以上|以内|左右)")
 MAX_CELL_CHARS = 40
+FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")  # between table fields in plain text
+NUMERIC_FIELD = re.compile(r"^[〔\[(（]?[+-]?\d+(?:\.\d+)?%?[〕\])）]?$")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 MD_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?$")
@@ -64,7 +66,8 @@ def normalize_text(raw: str, fmt: str = "txt") -> str:
 
 def strip_line(line: str) -> str:
     line = line.strip(" \t\u3000\f")
-    return re.sub(r"[ \t]{2,}", " ", line) if not line.startswith("|") else line
+    # Inner full-width spaces ("第一章　总体要求") and space runs read as one space.
+    return re.sub(r"[ \t\u3000]{2,}|\u3000", " ", line) if not line.startswith("|") else line
 
 
 def collapse_blank_lines(lines: list[str]) -> str:
@@ -217,6 +220,8 @@ def _try_cell_table(lines: list[str], title_idx: int, out: list[str]) -> int:
         if gi >= len(groups):
             return 0
     lo, hi = groups[gi]
+    if len(_split_tabs(lines[lo])) > 1:
+        return 0  # fields side by side on a line: a tab- or space-aligned table, read row by row
     cell_indent = _indent(lines[lo])
     header = _cells(lines, lo, hi, cell_indent)
     if len(header) < 2 or not all(_is_cell(c) for c in header):
@@ -243,13 +248,14 @@ def _try_cell_table(lines: list[str], title_idx: int, out: list[str]) -> int:
 
 
 def _split_tabs(line: str) -> list[str]:
-    return [c.strip(" \u3000") for c in re.split(r"\t+| {3,}", line.strip(" \t\u3000"))]
+    return [c.strip(" \u3000") for c in FIELD_GAP.split(line.strip(" \t\u3000"))]
 
 
 def _try_tab_table(lines: list[str], i: int, out: list[str]) -> int:
-    """Consecutive lines with the same number (≥2) of tab-separated short fields form a table."""
+    """Consecutive lines with the same number (≥2) of short fields separated by tabs or aligned with
+    spaces form a table; space-aligned ones must hold numbers, so headings in a row are not taken for one."""
     first = lines[i].strip(" \t\u3000")
-    if "\t" not in first:
+    if not FIELD_GAP.search(first):
         return 0
     cells = _split_tabs(lines[i])
     if len(cells) < 2 or not all(_is_cell(c) for c in cells):
@@ -263,6 +269,8 @@ def _try_tab_table(lines: list[str], i: int, out: list[str]) -> int:
         rows.append(nxt)
         j += 1
     if len(rows) < 2:
+        return 0
+    if "\t" not in first and not any(NUMERIC_FIELD.match(c) for row in rows[1:] for c in row[1:]):
         return 0
     from ingest.loaders import render_table
 

@@ -8,7 +8,13 @@ from collections import Counter
 
 from kb.records import Cell, Table, join_path
 
-NUMBER = re.compile(r"^(?P<pre>约|近|超过|不低于|不高于|≥|≤|>|<)?\s*(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*(?P<post>以上|以下|以内|左右)?$")
+NUMBER = re.compile(
+    r"^(?P<pre>约|近|超过|不低于|不高于|不少于|≥|≤|>|<|＞|＜|≧|≦)?\s*[〔\[【]?(?P<num>[+-]?\d+(?:\.\d+)?)"
+    r"\s*(?P<pct>%)?[〕\]】]?\s*(?P<post>以上|以下|以内|左右)?$"
+)
+# "92.1万吨" in a cell: the value with its unit (kept only when the unit is a known one).
+NUMBER_WITH_UNIT = re.compile(r"^(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s]{1,10})$")
+UNIT_COLUMN_HEADERS = {"单位", "计量单位", "单 位"}
 UNIT_IN_PARENS = re.compile(r"[（(]\s*(?:单位[：:]\s*)?(?P<unit>[^（）()]{1,16})\s*[）)]\s*$")
 TITLE_UNIT = re.compile(r"单位[：:]\s*(?P<unit>[^）)\s，,；;]{1,16})")
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -31,10 +37,19 @@ def split_pipe_row(line: str) -> list[str]:
 
 
 def parse_number(raw: str) -> tuple[float | None, bool]:
+    """'-3.8%' → (-3.8, True); '〔13.5〕' (a five-year total) → (13.5, False); text → (None, False)."""
     m = NUMBER.match(raw.replace(",", "").replace("，", "").strip())
     if not m:
         return None, False
     return float(m.group("num")), bool(m.group("pct"))
+
+
+def inline_unit(raw: str) -> tuple[float | None, str]:
+    """'92.1万吨' → (92.1, '万吨') when the suffix is a unit; else (None, '')."""
+    m = NUMBER_WITH_UNIT.match(raw.replace(",", "").strip())
+    if m and all(ch in UNIT_CHARS for ch in m.group("unit")):
+        return float(m.group("num")), m.group("unit")
+    return None, ""
 
 
 def split_unit(header: str) -> tuple[str, str]:
@@ -83,9 +98,13 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         rows.pop()
         lines.pop()
     header_rows = 1
-    # A second all-text row under a header with repeated (merged) cells is a sub-header.
-    if len(rows) > 2 and len(set(rows[0])) < width and not any(parse_number(c)[0] is not None for c in rows[1][1:]):
+    # A second all-text row under a header with repeated (merged) or blank (spanned) cells is a sub-header.
+    if len(rows) > 2 and (len(set(rows[0])) < width or "" in rows[0][1:]) and any(rows[1][1:]) and not any(
+            parse_number(c)[0] is not None for c in rows[1][1:]):
         header_rows = 2
+        for c in range(1, width):
+            if not rows[0][c] and rows[0][c - 1] and rows[1][c]:
+                rows[0][c] = rows[0][c - 1]  # "目标值" spans the blank cells to its right
     header = []
     for c in range(width):
         parts = [rows[h][c] for h in range(header_rows)]
@@ -107,6 +126,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         name, unit = split_unit(h)
         col_names.append(name)
         col_units.append(unit)
+    # "指标 | 单位 | 2020年 | 2025年": each row's unit stands in a column of its own.
+    unit_col = next((c for c in range(label_cols, width) if col_names[c].replace(" ", "") in UNIT_COLUMN_HEADERS), -1)
     table_id = table_id_for(doc_id, start, title)
     cells: list[Cell] = []
     parent = ""
@@ -131,18 +152,26 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     # Column-level unit evidence, to flag a value printed without its "%".
     pct_share = []
     for c in range(width - label_cols):
-        numeric = [parse_number(vals[c]) for _, _, _, vals, _ in raw_rows if c < len(vals)]
+        numeric = [parse_number(vals[c]) for _, _, _, vals, _ in raw_rows if c < len(vals)
+                   and not (unit_col >= 0 and vals[unit_col - label_cols] not in EMPTY_MARKS)]
         numeric = [n for n in numeric if n[0] is not None]
         pct_share.append(sum(1 for _, is_pct in numeric if is_pct) / len(numeric) if numeric else 0.0)
     for r, parent_label, label, values, quote in raw_rows:
         label_name, row_unit = split_unit(label)
+        if unit_col >= 0 and values[unit_col - label_cols] not in EMPTY_MARKS:
+            row_unit = values[unit_col - label_cols]
         for c, raw in enumerate(values):
             col = c + label_cols
+            if col == unit_col:
+                continue
             raw = raw.strip()
             if raw in DITTO_MARKS and cells:
                 prev = [x for x in cells if x.col == col]
                 raw = prev[-1].raw if prev else raw
             value, is_pct = parse_number(raw)
+            cell_unit = ""
+            if value is None:
+                value, cell_unit = inline_unit(raw)
             flag, unit = "", ""
             if raw in EMPTY_MARKS:
                 flag = "empty"
@@ -150,8 +179,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
                 flag = "not_numeric"
             elif is_pct:
                 unit = "%"
-            elif row_unit or col_units[col]:
-                unit = row_unit or col_units[col]
+            elif cell_unit or row_unit or col_units[col]:
+                unit = cell_unit or row_unit or col_units[col]
             elif table_unit:
                 unit = table_unit
             elif pct_share[c] >= 0.6:
@@ -168,7 +197,7 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
                 warnings.append(f"表格“{title}”中“{label_name}/{col_names[col]}”的值 {raw} 缺少“%”，未作推断")
     table = Table(
         table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
-        columns=tuple(col_names), intro=intro, cells=tuple(cells), start=start, end=end,
+        columns=tuple(name for c, name in enumerate(col_names) if c != unit_col), intro=intro, cells=tuple(cells), start=start, end=end,
     )
     return table, warnings
 

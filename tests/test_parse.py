@@ -328,3 +328,43 @@ def test_a_base_year_in_another_clause_is_not_the_target_year():
     facts = parse_bytes("t.txt", text.encode()).facts
     assert [(f.value, f.year) for f in facts] == [(13.5, "2025"), (8.2, "2025")]
     assert facts[0].base_year == "2020"
+
+
+# ---------- tables of other plans ----------
+
+def cells_of(table) -> list[tuple]:
+    return [(c.parent_label, c.row_label, c.column, c.value, c.unit, c.flag) for c in table.cells]
+
+
+def test_space_aligned_table_in_a_gb18030_text_file():
+    text = ("一、主要目标\n\n表1 主要指标（单位：万吨）\n指标              2010年     2015年\n"
+            "化学需氧量        92.1       85.9\n氨氮　　　　　　　5.4　　　　4.9\n\n第一章　总体要求\n第一节　发展基础\n")
+    doc = parse_bytes("plan.txt", text.encode("gb18030"))
+    (table,) = doc.tables
+    assert table.title == "表1 主要指标（单位：万吨）"
+    assert cells_of(table) == [("", "化学需氧量", "2010年", 92.1, "万吨", ""), ("", "化学需氧量", "2015年", 85.9, "万吨", ""),
+                               ("", "氨氮", "2010年", 5.4, "万吨", ""), ("", "氨氮", "2015年", 4.9, "万吨", "")]
+    assert [s.path_str for s in doc.sections][-1] == "第一章 总体要求 › 第一节 发展基础"  # headings side by side: no table
+
+
+def test_unit_column_index_column_cumulative_and_inline_units():
+    md = ("表1 “十四五”主要指标\n\n| 序号 | 指标 | 单位 | 2020年 | 2025年 | 属性 |\n|---|---|---|---|---|---|\n"
+          "| 1 | 单位地区生产总值能耗降低 | % | — | 〔13.5〕 | 约束性 |\n"
+          "| 2 | 能源消费总量 | 万吨标准煤 | 4200 | ≤4800 | 预期性 |\n"
+          "| 3 | 化学需氧量排放量 | | 92.1万吨 | 85.9万吨 | 约束性 |\n")
+    (table,) = parse_bytes("t.md", md.encode()).tables
+    assert table.columns == ("序号", "指标", "2020年", "2025年", "属性")
+    got = {(c.row_label, c.column): (c.value, c.unit, c.flag) for c in table.cells}
+    assert got[("单位地区生产总值能耗降低", "2020年")] == (None, "", "empty")
+    assert got[("单位地区生产总值能耗降低", "2025年")] == (13.5, "%", "")
+    assert got[("能源消费总量", "2025年")] == (4800, "万吨标准煤", "")
+    assert got[("化学需氧量排放量", "2020年")] == (92.1, "万吨", "")
+    assert got[("能源消费总量", "属性")] == (None, "", "not_numeric")
+    assert {c.parent_label for c in table.cells} == {""}
+
+
+def test_two_header_rows_with_a_spanning_blank():
+    md = "表2 分年度目标\n\n| 指标 | 目标值 | |\n|---|---|---|\n| | 2024年 | 2025年 |\n| 能耗下降 | 3% | 3.2% |\n"
+    (table,) = parse_bytes("t.md", md.encode()).tables
+    assert table.columns == ("指标", "目标值2024年", "目标值2025年")
+    assert cells_of(table) == [("", "能耗下降", "目标值2024年", 3, "%", ""), ("", "能耗下降", "目标值2025年", 3.2, "%", "")]
