@@ -45,10 +45,10 @@ def _own_intent_words(text: str) -> bool:
 
 def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Entities, Intent, bool]:
     """Fill what a follow-up leaves out from the previous turn; an explicit new entity replaces the old one."""
-    if prev is None or intent.kind in ("out_of_scope", "audit"):
+    if prev is None or intent.kind in ("out_of_scope", "audit", "profile"):
         return ent, intent, False
-    short = len(ent.text) <= 20
-    follow = intent.follow_up or short
+    # Only a real follow-up borrows: "那包头呢？", "氨氮的目标又是多少？", or a bare entity ("包头市的").
+    follow = intent.follow_up or (len(ent.text) <= 8 and bool(ent.regions or ent.indicators))
     if not follow:
         return ent, intent, False
     used = False

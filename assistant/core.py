@@ -120,7 +120,13 @@ class Assistant:
         audit = self._audit_for(kb, audit_cache)
         attempts = []
         if intent.kind == "lookup":
-            attempts = [lambda: ta.answer_lookup(kb, ent, intent, audit)]
+            attempts = [lambda: ta.answer_lookup(kb, ent, intent, audit), lambda: tx.answer_fact(kb, ent, intent)]
+        elif intent.kind == "list":
+            attempts = [lambda: ta.answer_list(kb, ent, intent), lambda: ta.answer_lookup(kb, ent, Intent("lookup"), audit)]
+        elif intent.kind == "filter":
+            attempts = [lambda: ta.answer_filter(kb, ent, intent)]
+        elif intent.kind == "profile":
+            attempts = [lambda: ta.answer_profile(kb, ent, intent)]
         elif intent.kind == "rank":
             attempts = [lambda: ta.answer_rank(kb, ent, intent)]
         elif intent.kind == "compare":

@@ -24,6 +24,9 @@ PROJECT = re.compile(r"按(?:此|这个|照|目前)?.*(?:速度|速率|降幅|�
 NARRATIVE = re.compile(r"措施|政策|怎么|如何|怎样|做法|举措|办法|哪些方面|途径|任务|工作|内容|要求|机制|制度|推行|推进|重点|方向|意见|原则|思路")
 ASKS_NUMBER = re.compile(r"多少|几|百分之|比例|比重|幅度|降幅|增幅|目标值|数值|数量|量是|率是|目标是|控制在|达到|要降|要减|任务是")
 FOLLOW_UP = re.compile(r"^(?:那|那么|那么说|还有|另外|再问|那个)|呢[？?]?$|又是|又|也是|同样|分别")
+NTH = re.compile(r"第([二三四五六七八九十\d]+)(?:大|高|多|小|低|少)")
+LIST_ALL = re.compile(r"各盟市|各市|各地|各地区|各设区市|各区县|各县|所有|全部|分别|每个|逐个|列出|一览|各自")
+FILTER_VALUE = re.compile(r"(?:哪些|哪几个|哪个|几个|多少个)[^？?]*?(\d+(?:\.\d+)?)\s*%|(\d+(?:\.\d+)?)\s*%[^？?]*?(?:哪些|哪几个|哪个|几个|多少个)")
 CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -40,6 +43,20 @@ class Intent:
     exclude: list[str] = field(default_factory=list)
     column: str = ""  # a year ("2015"), "annual", "change", "target"
     follow_up: bool = False
+    nth: int = 0  # rank: only the n-th place ("第二大")
+    value: float | None = None  # filter: regions whose value equals this
+
+
+PROFILE_WORDS = re.compile(r"节能减排|主要|各项|所有|全部|目标|指标|任务|数值|情况|哪些|什么|多少|分别|是|有|的|呢|吗|和|与|及|[？?，,。、\s]")
+
+
+def _leftover(ent: Entities) -> str:
+    """What a question says besides its entities and generic words ("包头市的目标有哪些" → "")."""
+    chars = list(ent.text)
+    for a, b in ent.spans:
+        for i in range(a, min(b, len(chars))):
+            chars[i] = " "
+    return PROFILE_WORDS.sub("", "".join(chars))
 
 
 def column_hint(text: str, ent: Entities) -> str:
@@ -67,11 +84,22 @@ def classify(ent: Entities) -> Intent:
     col = column_hint(text, ent)
     if BACKCAST.search(text) and ent.years:
         return Intent("compute", op="backcast", follow_up=follow)
+    if ent.regions and not ent.indicators and not follow and not _leftover(ent):
+        return Intent("profile", follow_up=follow)
     if ent.indicators and NARRATIVE.search(text) and not ASKS_NUMBER.search(text) and not (
         RANK_MAX.search(text) or RANK_MIN.search(text) or ANNUAL.search(text) or MEAN.search(text)
     ):
         return Intent("narrative", follow_up=follow)
+    if ent.indicators and not named:
+        fv = FILTER_VALUE.search(text)
+        if fv:
+            return Intent("filter", value=float(fv.group(1) or fv.group(2)), follow_up=follow)
     if ent.indicators:
+        nth = NTH.search(text)
+        if nth:
+            n = _cn_int(nth.group(1))
+            is_min = nth.group(0)[-1] in "小低少"
+            return Intent("rank", order="asc" if is_min else "desc", top=n, nth=n, exclude=exclude, follow_up=follow)
         top_m = TOP_N.search(text) or BOTTOM_N.search(text)
         is_min = bool(RANK_MIN.search(text)) or bool(BOTTOM_N.search(text))
         if RANK_MAX.search(text) or is_min or top_m:
@@ -79,6 +107,8 @@ def classify(ent: Entities) -> Intent:
             return Intent("rank", order="asc" if is_min else "desc", top=top, exclude=exclude, follow_up=follow)
         if len(named) >= 2 and (COMPARE.search(text) or "和" in text or "与" in text):
             return Intent("compare", follow_up=follow)
+        if LIST_ALL.search(text) and not named and not ent.overall and not MEAN.search(text) and not SUM.search(text):
+            return Intent("list", follow_up=follow)
         if ANNUAL.search(text) and not named and not ent.overall and MEAN.search(text) and "每年" not in text and "年均" not in text:
             return Intent("compute", op="mean", exclude=exclude, follow_up=follow)
         if ANNUAL.search(text):

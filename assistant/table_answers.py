@@ -143,6 +143,8 @@ def answer_rank(kb, ent: Entities, intent: Intent) -> Answer:
     indicator = ent.indicators[0]
     res = rank(kb, indicator, intent.order, tuple(intent.exclude), intent.top)
     chosen = res.data["chosen"]
+    if intent.nth:
+        return _answer_nth(kb, indicator, intent, res)
     column = chosen[0].cell.column
     word = ("最大" if intent.order == "desc" else "最小") if intent.top == 1 else (
         f"前{cn_int(intent.top)}名" if intent.order == "desc" else f"倒数{cn_int(intent.top)}名")
@@ -296,3 +298,79 @@ def answer_abs_change(kb, ent: Entities, intent: Intent) -> Answer:
         return Answer(text, dedupe(citations), (shown, absolute, percent), trace=(f"change({base.value}, {target.value})",),
                       intent="compute")
     raise NotInKnowledgeBase("no base/target", "表格中没有该指标的基期和目标年数值，无法计算变化量。")
+
+
+def _answer_nth(kb, indicator: str, intent: Intent, res) -> Answer:
+    """Only the n-th place ("第二大"): distinct values are ranked, so ties share a place."""
+    ranked = res.data["ranked"]
+    values = sorted({m.cell.value for m in ranked}, reverse=(intent.order == "desc"))
+    if intent.nth > len(values):
+        raise NotInKnowledgeBase("not enough places", f"只有{cn_int(len(values))}个不同的数值，没有第{cn_int(intent.nth)}名。")
+    target = values[intent.nth - 1]
+    chosen = [m for m in ranked if m.cell.value == target]
+    word = ("大" if intent.order == "desc" else "小")
+    names = "、".join(m.cell.row_label for m in chosen)
+    text = (f"{_doc_prefix(kb, chosen[0].table.doc_id)}“{chosen[0].cell.column}”第{cn_int(intent.nth)}{word}的是{names}，"
+            f"为{_value_text(chosen[0].cell)}（{chosen[0].table.title}；相同数值并列）。")
+    figures = tuple(cell_figure(kb, m.table, m.cell, m.cell.row_label) for m in chosen)
+    citations = [c for m in chosen for c in cell_citations(kb, m.table, m.cell)]
+    return Answer(text, dedupe(citations), figures, trace=(f"rank({indicator}, {intent.order}, nth={intent.nth})",),
+                  intent="rank", chart=_chart(res.data["all"], [m.cell.row_label for m in chosen]))
+
+
+def answer_list(kb, ent: Entities, intent: Intent) -> Answer:
+    """Every region's value of an indicator, in the table's order."""
+    lines, citations, figures, chart = [], [], [], None
+    for indicator in ent.indicators:
+        matches = [m for m in series(kb, indicator) if m.cell.value is not None or m.cell.raw]
+        table = matches[0].table
+        items = "；".join(f"{m.cell.row_label} {_value_text(m.cell)}" for m in matches)
+        lines.append(f"{_doc_prefix(kb, table.doc_id)}根据{table.title}，各地区“{matches[0].cell.column}”：{items}。")
+        for m in matches:
+            citations += list(cell_citations(kb, m.table, m.cell))
+            if m.cell.value is not None:
+                figures.append(cell_figure(kb, m.table, m.cell, m.cell.row_label))
+        chart = chart or _chart(matches, [])
+    return Answer("\n".join(lines), dedupe(citations), tuple(figures), trace=(f"series({ent.indicators})",),
+                  intent="list", chart=chart)
+
+
+def answer_filter(kb, ent: Entities, intent: Intent) -> Answer:
+    """Regions whose value equals the one asked ("哪些盟市单位GDP能耗降低16%")."""
+    indicator = ent.indicators[0]
+    matches = [m for m in series(kb, indicator) if m.cell.value is not None]
+    hits = [m for m in matches if abs(m.cell.value - intent.value) < 1e-9]
+    column = matches[0].cell.column
+    value = fmt_num(intent.value, 4)
+    if not hits:
+        text = f"根据{matches[0].table.title}，没有地区的“{column}”为{value}%。"
+        return Answer(text, dedupe(cell_citations(kb, matches[0].table, matches[0].cell)[:1]), (), intent="filter",
+                      chart=_chart(matches, []))
+    names = "、".join(m.cell.row_label for m in hits)
+    text = f"根据{hits[0].table.title}，“{column}”为{value}%的有{cn_int(len(hits))}个地区：{names}。"
+    figures = [cell_figure(kb, m.table, m.cell, m.cell.row_label) for m in hits]
+    figures.append(Figure("地区个数", float(len(hits)), "个", f"共 {len(hits)} 个"))
+    citations = [c for m in hits for c in cell_citations(kb, m.table, m.cell)]
+    return Answer(text, dedupe(citations), tuple(figures), trace=(f"filter({indicator} == {value})",), intent="filter",
+                  chart=_chart(matches, [m.cell.row_label for m in hits]))
+
+
+def answer_profile(kb, ent: Entities, intent: Intent) -> Answer:
+    """All of a region's values in the region tables ("包头市的目标有哪些")."""
+    lines, citations, figures = [], [], []
+    for region in ent.regions:
+        for table in kb.tables:
+            if not is_region_table(table):
+                continue
+            cells = [c for c in table.cells if c.row_label == region]
+            if not cells:
+                continue
+            items = "；".join(f"{c.column} {_value_text(c)}" for c in cells)
+            lines.append(f"{_doc_prefix(kb, table.doc_id)}根据{table.title}，{region}：{items}。")
+            for c in cells:
+                citations += list(cell_citations(kb, table, c))
+                if c.value is not None:
+                    figures.append(cell_figure(kb, table, c))
+    if not lines:
+        raise NotInKnowledgeBase("no region rows", "表格中没有这个地区的指标。")
+    return Answer("\n".join(lines), dedupe(citations), tuple(figures), trace=(f"profile({ent.regions})",), intent="lookup")

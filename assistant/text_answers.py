@@ -40,15 +40,35 @@ def _fact_text(f) -> str:
     return f"{when}{f.subject}：{f.action}{f.raw if not f.qualifier or f.qualifier in f.raw else f.qualifier + f.raw}"
 
 
+UNIT_HINTS = [(re.compile(r"比重|比例|占比|率|百分之|百分比|幅度|降幅|增幅"), ("%",)),
+              (re.compile(r"几个|多少个|几项|多少项|几家|多少家|几座|多少座"), ("个", "项", "家", "座", "处")),
+              (re.compile(r"天数|多少天|几天"), ("天",)),
+              (re.compile(r"万吨标准煤|吨标准煤"), ("万吨标准煤", "吨标准煤", "吨标准煤/万元")),
+              (re.compile(r"多少万吨|几万吨|多少吨"), ("万吨", "吨", "亿吨")),
+              (re.compile(r"面积|平方米"), ("万平方米", "平方米"))]
+
+
+def _fit(f, ent: Entities) -> float:
+    """Bonus for a fact whose unit and years fit the question; a value the question itself states is not the answer."""
+    bonus = 0.0
+    for pattern, units in UNIT_HINTS:
+        if pattern.search(ent.text):
+            bonus += 0.25 if f.unit in units else -0.1
+            break
+    if ent.years and (f.year in ent.years or f.base_year in ent.years):
+        bonus += 0.2
+    if re.search(rf"(?<![\d.]){re.escape(f.raw.rstrip('以上以下以内左右'))}", ent.text):
+        bonus -= 0.5
+    return bonus
+
+
 def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, action: str | None = None) -> Answer:
     query = query or content(ent.text)
     action = action or question_action(ent.text)
     found = find_facts(kb, query, action, min_score=MIN_FACT_SCORE)
     if not found and action:
         found = find_facts(kb, query, None, min_score=MIN_FACT_SCORE)
-    if ent.years:
-        with_year = [(s + 0.2 * (f.year in ent.years), f) for s, f in found]
-        found = sorted(with_year, key=lambda x: -x[0])
+    found = sorted(((s + _fit(f, ent), f) for s, f in found), key=lambda x: (-x[0], x[1].start))
     if not found:
         raise NotInKnowledgeBase(f"no fact for {query}", "规划正文中没有找到相关的数量。")
     best_score, best = found[0]

@@ -40,6 +40,8 @@ class KnowledgeBase:
         self.tables: list[Table] = stored.tables
         self.facts: list[Fact] = stored.facts
         self.chunk_by_id = {c.chunk_id: c for c in self.chunks}
+        # Queries must be embedded by the model that embedded the chunks, whatever the current setting says.
+        self.embedder_setting = stored.embedder_setting or settings.embedder
         self.doc_names = {d["doc_id"]: d["name"] for d in self.docs}
         self._bm25 = None
         self._collection = None
@@ -78,17 +80,17 @@ class KnowledgeBase:
     # ----- dense -----
     def _get_collection(self):
         if self._collection is None:
-            embedder = get_embedder(self.settings.embedder)
+            embedder = get_embedder(self.embedder_setting)
             client = chroma_client(self.settings, self.gen_dir)
             self._collection = client.get_collection(
                 collection_name(self.settings, self.generation),
-                embedding_function=make_chroma_ef(embedder, self.settings.embedder),
+                embedding_function=make_chroma_ef(embedder, self.embedder_setting),
             )
         return self._collection
 
     def dense_ranking(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[str]:
         try:
-            embedder = get_embedder(self.settings.embedder)
+            embedder = get_embedder(self.embedder_setting)
             vec = embedder.encode([query])[0]
             where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
             res = self._get_collection().query(query_embeddings=[vec.tolist()], n_results=min(k, len(self.chunks)),

@@ -144,6 +144,7 @@ class StoredDocs:
         self.tables: list[Table] = []
         self.facts: list[Fact] = []
         self.embeddings: dict[str, np.ndarray] = {}
+        self.embedder_setting: str = ""  # the embedder the stored vectors came from
 
     def remove(self, doc_ids: set[str]) -> None:
         self.docs = [d for d in self.docs if d["doc_id"] not in doc_ids]
@@ -161,6 +162,7 @@ def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
         raise StoreError(f"{gen_dir}: no manifest", "知识库不完整（缺少清单文件），请重新构建。")
     stored = StoredDocs()
     try:
+        stored.embedder_setting = json.loads(manifest_path.read_text(encoding="utf-8")).get("embedder_setting", "")
         docs = pd.read_parquet(gen_dir / "docs.parquet")
         stored.docs = [{**row, "warnings": json.loads(row["warnings"]), "items": json.loads(row["items"])}
                        for row in docs.to_dict("records")]
@@ -223,6 +225,8 @@ def write_generation(settings: Settings, stored: StoredDocs, progress=None) -> s
 
 def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path, progress) -> None:
     embedder = get_embedder(settings.embedder)
+    if stored.embedder_setting and stored.embedder_setting != settings.embedder:
+        stored.embeddings = {}  # vectors of another embedder cannot share a collection: embed everything anew
     missing = [c for c in stored.chunks if c.chunk_id not in stored.embeddings]
     for i in range(0, len(missing), EMBED_BATCH):
         batch = missing[i:i + EMBED_BATCH]

@@ -195,3 +195,45 @@ def test_every_answer_passes_the_number_guard(bot):
               "12个盟市化学需氧量降幅的平均值", "工业粉尘治理有哪些措施"]:
         answer = bot.ask(q)
         assert check(answer, q) == [], (q, answer.text)
+
+
+def test_list_every_region(bot):
+    answer = bot.ask("各盟市二氧化硫降低目标")
+    assert answer.intent == "list"
+    for region, value in [("呼和浩特市", "6.5%"), ("兴安盟", "0"), ("阿拉善盟", "7.2%")]:
+        assert region in answer.text and value in answer.text
+    assert len(answer.chart["values"]) == 12
+
+
+def test_filter_by_value(bot):
+    answer = bot.ask("哪些盟市单位GDP能耗降低16%")
+    assert "五个" in answer.text
+    assert all(r in answer.text for r in ("呼和浩特市", "包头市", "乌海市", "鄂尔多斯市", "阿拉善盟"))
+    assert "赤峰市" not in answer.text
+
+
+def test_nth_place(bot):
+    answer = bot.ask("氮氧化物降幅第二大的盟市")
+    assert "通辽市" in answer.text and "16.2%" in answer.text and "包头市" not in answer.text
+
+
+def test_region_profile(bot):
+    answer = bot.ask("包头市的目标有哪些")
+    assert all(v in answer.text for v in ("16%", "6.3%", "8.9%", "7.8%", "17.3%"))
+
+
+def test_unrelated_question_does_not_borrow_context(bot):
+    conv = Conversation()
+    bot.ask("乌海市二氧化硫目标是多少", conv)
+    answer = bot.ask("全区地区生产总值年均增长目标", conv)
+    assert "12%" in answer.text and "二氧化硫" not in answer.text
+
+
+def test_fact_prefers_the_unit_asked_for_over_a_number_in_the_question(bot):
+    answer = bot.ask("单机容量60万千瓦及以上的装机比重要达到多少")
+    assert "45%" in answer.text
+
+
+def test_failed_lookup_falls_back_to_prose_facts(bot):
+    answer = bot.ask("“十一五”期间二氧化硫排放量比2005年下降了多少")
+    assert "7.46%" in answer.text
