@@ -191,6 +191,16 @@ def _docx_blocks(container, parent, out: list[str]) -> None:
             if text:
                 level = _heading_level(para)
                 out += ["#" * level + " " + text if level and not text.startswith("#") else text, ""]
+            # A 专栏 drawn as a text box anchored here: python-docx does not read into it. Word writes each
+            # box twice (DrawingML and a VML fallback); read the first only.
+            for box in child.iter(_qn("w:txbxContent")):
+                between = []  # ancestors of the box inside this paragraph
+                for ancestor in box.iterancestors():
+                    if ancestor is child:
+                        break
+                    between.append(ancestor.tag)
+                if MC_FALLBACK not in between and _qn("w:txbxContent") not in between:
+                    _docx_blocks(box, parent, out)
         elif tag == "tbl":
             _docx_table(DocxTable(child, parent), out)
         elif tag in ("sdt", "sdtContent", "customXml", "ins", "smartTag"):
@@ -222,6 +232,7 @@ def _qn(tag: str) -> str:
     return qn(tag)
 
 
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 HEADING_STYLE = re.compile(
     r"^(?:heading|标题|überschrift|titre|título|titulo|titolo|kop|nagłówek|rubrik|заголовок|見出し|제목)\s*(\d)$",
     re.IGNORECASE,
@@ -391,6 +402,7 @@ def pdf_to_text(data: bytes) -> tuple[str, list[int]]:
         pages = [page.extract_text() or "" for page in reader.pages]
     except Exception as exc:  # pypdf raises many types for broken files
         raise UnsupportedFile(f"pdf: {exc}", "PDF 文件已损坏或加密，无法读取文字。") from exc
+    pages = drop_running_lines(pages)
     starts, parts, offset = [], [], 0
     for text in pages:
         starts.append(offset)
@@ -400,3 +412,29 @@ def pdf_to_text(data: bytes) -> tuple[str, list[int]]:
     if not text.strip():
         raise EmptyDocument("pdf without text layer", "PDF 中没有文字层（可能是扫描件），请先做文字识别（OCR）。")
     return text, starts
+
+
+PAGE_NUMBER = re.compile(r"^[-—–－\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/共]\s*\d{1,4}\s*页?)?[-—–－\s]*$")
+
+
+def drop_running_lines(pages: list[str]) -> list[str]:
+    """Page numbers and running headers/footers would be glued into the sentences they interrupt."""
+    split = [page.split("\n") for page in pages]
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", line.strip())
+
+    edges: dict[str, int] = {}
+    for lines in split:
+        filled = [ln for ln in lines if ln.strip()]
+        for ln in set(filled[:2] + filled[-2:]):
+            edges[key(ln)] = edges.get(key(ln), 0) + 1
+    running = {k for k, n in edges.items() if n >= 3 and n >= len(pages) / 2 and k}
+    out = []
+    for lines in split:
+        kept = [ln for ln in lines if not PAGE_NUMBER.match(ln.strip()) or not ln.strip()]
+        filled = [i for i, ln in enumerate(kept) if ln.strip()]
+        edge = set(filled[:2] + filled[-2:])
+        # No blank line at a page break, so a sentence running onto the next page is rejoined.
+        out.append("\n".join(ln for i, ln in enumerate(kept) if not (i in edge and key(ln) in running)).strip("\n"))
+    return out

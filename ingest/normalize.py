@@ -18,6 +18,10 @@ UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座|处|家|辆|�
 MAX_CELL_CHARS = 40
 FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")  # between table fields in plain text
 NUMERIC_FIELD = re.compile(r"^[〔\[(（]?[+-]?\d+(?:\.\d+)?%?[〕\])）]?$")
+MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+MD_RULE = re.compile(r"^(?:={3,}|-{3,}|\*{3,}|_{3,}|(?:- ){2,}-|(?:\* ){2,}\*)$")
 MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 MD_SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?$")
@@ -102,9 +106,18 @@ def join_broken_numbers(lines: list[str]) -> list[str]:
 def clean_markdown(lines: list[str]) -> list[str]:
     """Markup that carries no meaning here: "**专栏1 …**" must read as a title, "单位GDP<br>能耗" as one cell."""
     out: list[str] = []
-    for line in lines:
+    text = MD_COMMENT.sub("", "\n".join(lines))
+    for line in text.split("\n"):
         line = re.sub(r"^\s*(?:>\s?)+", "", line)  # 专栏 boxes are often blockquotes
         line = MD_EMPHASIS.sub(r"\2", line)
+        line = MD_IMAGE.sub("", line)
+        line = MD_LINK.sub(r"\1", line)
+        stripped = line.strip()
+        if MD_RULE.match(stripped):
+            prev = out[-1].strip() if out else ""
+            if stripped[0] in "=-" and prev and not prev.startswith(("|", "#")):
+                out[-1] = ("# " if stripped[0] == "=" else "## ") + prev  # a setext heading's underline
+            continue  # a thematic break carries no text
         if line.lstrip().startswith("|"):
             out.append(MD_BREAK.sub("", line).replace("\\|", "｜"))
         else:

@@ -134,6 +134,14 @@ def test_styled_subheadings_under_plain_numbered_chapters():
         "一、形势", "一、形势 › （一）成效", "一、形势 › （二）问题", "二、思路", "二、思路 › （一）原则"]
 
 
+def test_markdown_setext_headings_links_comments_and_rules():
+    md = ("一、总体要求\n======\n\n<!-- 编者注：草稿 -->\n见[附件1](http://example.cn/a.pdf)。![图1](a.png)\n\n---\n\n"
+          "（一）主要目标\n--------\n\n能耗下降15%。\n")
+    doc = parse_bytes("t.md", md.encode())
+    assert doc.text == "# 一、总体要求\n\n见附件1。\n\n## （一）主要目标\n\n能耗下降15%。\n"
+    assert [s.path_str for s in doc.sections] == ["一、总体要求", "一、总体要求 › （一）主要目标"]
+
+
 # ---------- docx ----------
 
 def build_docx() -> bytes:
@@ -235,6 +243,32 @@ def test_docx_box_drawn_as_one_cell_table_reads_as_paragraphs():
     assert "1、锅炉改造工程。改造燃煤锅炉100台。" in doc.text.splitlines()
     assert [s.path_str for s in doc.sections if "专栏1" in s.path_str][-1].endswith("专栏1 重点节能工程 › 2、余热利用工程")
     assert len(doc.items) == 2
+
+
+def test_docx_box_drawn_as_a_text_box_is_read_once():
+    import docx
+    from lxml import etree
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    lines = ["专栏1 重点节能工程", "1、锅炉改造工程。改造燃煤锅炉100台。", "2、余热利用工程。新增余热发电20万千瓦。"]
+    content = f'<w:txbxContent xmlns:w="{w}">' + "".join(
+        f"<w:p><w:r><w:t>{line}</w:t></w:r></w:p>" for line in lines) + "</w:txbxContent>"
+    # As Word writes it: DrawingML, plus the same box again as a VML fallback.
+    run = (f'<w:r xmlns:w="{w}" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+           'xmlns:v="urn:schemas-microsoft-com:vml" '
+           'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><mc:AlternateContent>'
+           f'<mc:Choice Requires="wps"><w:drawing><wps:txbx>{content}</wps:txbx></w:drawing></mc:Choice>'
+           f'<mc:Fallback><w:pict><v:shape><v:textbox>{content}</v:textbox></v:shape></w:pict></mc:Fallback>'
+           "</mc:AlternateContent></w:r>")
+    document = docx.Document()
+    document.add_heading("一、重点工程", level=1)
+    document.add_paragraph("实施重点工程。")._p.append(etree.fromstring(run))
+    document.add_heading("二、保障措施", level=1)
+    doc = parse_bytes("t.docx", docx_bytes(document))
+    assert doc.text.count("锅炉改造工程") == 1
+    assert [s.path_str for s in doc.sections] == [
+        "一、重点工程", "一、重点工程 › 专栏1 重点节能工程", "一、重点工程 › 专栏1 重点节能工程 › 1、锅炉改造工程",
+        "一、重点工程 › 专栏1 重点节能工程 › 2、余热利用工程", "二、保障措施"]
 
 
 def test_docx_title_and_unit_rows_inside_the_table():
@@ -383,6 +417,18 @@ def test_pdf_text_layer_with_pages_and_wrapped_lines():
     pages = {c.section_path: c.page for c in doc.chunks}
     assert pages == {"一、总体目标": 1, "二、保障措施": 2}
     assert any(f.subject == "炼铁" and f.value == 230 for f in doc.facts)
+
+
+def test_pdf_running_headers_and_page_numbers_are_dropped():
+    header = "内蒙古自治区节能减排规划"
+    doc = parse_bytes("plan.pdf", make_pdf([
+        [header, "一、总体目标", "到2015年，全区单位地区生产总值能耗下降到1.63吨标准", "— 1 —"],
+        [header, "煤/万元，比2010年下降15%。", "二、保障措施", "淘汰炼铁230万吨。", "— 2 —"],
+        [header, "三、组织实施", "各盟市要认真落实。", "第 3 页"],
+    ]))
+    assert header not in doc.text and "—" not in doc.text and "页" not in doc.text
+    assert "下降到1.63吨标准煤/万元，比2010年下降15%。" in doc.text  # the sentence across the page break
+    assert [(c.section_path, c.page) for c in doc.chunks] == [("一、总体目标", 1), ("二、保障措施", 2), ("三、组织实施", 3)]
 
 
 def test_pdf_with_latin_text():
