@@ -52,10 +52,13 @@ def inline_unit(raw: str) -> tuple[float | None, str]:
     return None, ""
 
 
+UNIT_WORDS = re.compile(r"%|％|‰|万|亿|吨|元|米|克|瓦|焦|度|天|个|台|套|辆|户|人|箱|张|标|单位|百分点|倍|小时|年")
+
+
 def split_unit(header: str) -> tuple[str, str]:
-    """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨')."""
+    """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨'); '市（州）' stays a name, 州 is no unit."""
     m = UNIT_IN_PARENS.search(header)
-    if not m:
+    if not m or not UNIT_WORDS.search(m.group("unit")):
         return header.strip(), ""
     return header[: m.start()].strip(), m.group("unit").strip()
 
@@ -88,8 +91,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         only = _spanning_text(rows[0])
         if UNIT_LINE.match(only):
             table_unit = table_unit or title_unit(only)
-        elif title in ("", "表格") and (TITLE_ROW.match(only) or set(rows[0]) == {only}):
-            title = only
+        elif (TITLE_ROW.match(only) and not TITLE_ROW.match(title)) or (title in ("", "表格") and set(rows[0]) == {only}):
+            title = only  # the table's own title row beats a caption guessed from the line above
         elif set(rows[0]) != {only}:
             break  # a header with one filled cell, not a spanning row
         rows.pop(0)

@@ -275,6 +275,7 @@ def test_docx_title_and_unit_rows_inside_the_table():
     import docx
 
     document = docx.Document()
+    document.add_paragraph("各市目标如下")  # a short line above: not the title when the table has its own
     table = document.add_table(rows=6, cols=3)
     rows = [["表3 各市目标"] * 3, ["单位：万吨"] * 3, ["地区", "2010年", "2015年"], ["一、东部"] * 3,
             ["甲市", "1.5", "1.2"], ["注：数据为初步统计。"] * 3]
