@@ -242,9 +242,11 @@ def parse_outline(text: str) -> Outline:
             if is_md:
                 level = order + 1
                 kind, order, number = numbered_kind(title) or ("md", md_orders[level], 0)
-            in_main = is_md or main.accepts(kind, order, number)
-            in_box = box is not None and (is_md or box.accepts(kind, order, number))
-            if box is not None and in_main and (not in_box or box_has_table or is_md):
+            in_main = main.accepts(kind, order, number)
+            in_box = box is not None and box.accepts(kind, order, number)
+            if is_md and not in_box:
+                in_main = True  # a styled heading opens a section even when its numbering skips
+            if box is not None and in_main and (not in_box or box_has_table or kind == "md"):
                 box, box_title = None, ""
                 in_box = False
             if box is not None and box_has_table and not in_box:

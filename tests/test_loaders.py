@@ -245,6 +245,24 @@ def test_docx_box_drawn_as_one_cell_table_reads_as_paragraphs():
     assert len(doc.items) == 2
 
 
+def test_docx_box_items_styled_as_headings_stay_in_the_box():
+    import docx
+
+    document = docx.Document()
+    document.add_heading("三、重点领域节能", level=1)
+    document.add_paragraph("专栏三：重点节能工程")
+    document.add_heading("一、节能改造工程", level=2)
+    document.add_paragraph("锅炉窑炉改造工程。更新改造低效工业锅炉。")
+    document.add_heading("二、节能技术产业化示范工程", level=2)
+    document.add_paragraph("实施10大示范工程。")
+    document.add_heading("四、主要污染物减排", level=1)
+    document.add_paragraph("加快污水处理设施升级改造。")
+    doc = parse_bytes("t.docx", docx_bytes(document))
+    assert [s.path_str for s in doc.sections] == [
+        "三、重点领域节能", "三、重点领域节能 › 专栏三：重点节能工程", "三、重点领域节能 › 专栏三：重点节能工程 › 一、节能改造工程",
+        "三、重点领域节能 › 专栏三：重点节能工程 › 二、节能技术产业化示范工程", "四、主要污染物减排"]
+
+
 def test_docx_box_drawn_as_a_text_box_is_read_once():
     import docx
     from lxml import etree
