@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 logging.getLogger("jieba").setLevel(logging.WARNING)
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
-PERIOD = re.compile(r"十[一二三四五六七八九]五")
+PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<=[“\"])十五(?=[”\"])|十五(?=期间|时期|规划|计划|末)")
+FILLER = ("占一次能源消费总量", "占能源消费总量", "地级及以上城市", "消费", "总量", "平均")
 ASCII_TERM = re.compile(r"[A-Za-z][A-Za-z0-9.\-₂]*")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -80,6 +81,13 @@ class Resolver:
             self.indicator_aliases[key] = key
             for name in names:
                 self.indicator_aliases[re.sub(r"[（(][^）)]*[）)]", "", name)] = key
+                self.indicator_aliases.setdefault(normalize_question(name), key)  # "细颗粒物(PM2.5)平均浓度"
+        for key in list(self.vocab.indicators):
+            short = key
+            for word in FILLER:
+                short = short.replace(word, "")
+            if len(short) >= 3 and short != key:
+                self.indicator_aliases.setdefault(short, key)  # 可再生能源消费比重 → 可再生能源比重
         self.ascii_aliases: set[str] = set()
         for group in data.get("indicators", []):
             keys = {indicator_key(term) for term in group} | set(group)

@@ -15,7 +15,7 @@ BOTTOM_N = re.compile(r"后([一二三四五六七八九十两\d]+)(?:名|个|�
 EXCLUDE = re.compile(r"(?:除了?|不算|不含|不包括|排除)(.+?)(?:之外|以外|外|，|,|$)")
 COMPARE = re.compile(r"哪个|哪一个|谁|比较|对比|相比|相差|差多少|高多少|低多少|多多少|少多少|之差|差距|更大|更小|更高|更低|更多|更少|还是")
 ANNUAL = re.compile(r"年均|每年|平均每年|一年|年平均")
-MEAN = re.compile(r"平均|均值")
+MEAN = re.compile(r"平均(?!浓度|气温|温度|寿命|每年|年)|均值")
 SUM = re.compile(r"合计|总和|加起来|总计|一共")
 COUNT = re.compile(r"几个|多少个")
 ABS_CHANGE = re.compile(r"(?:减少|下降|降低|削减|减排|增加|增长|提高|少|多)了?多少(?:万吨|吨|万|个|亿)|(?:减少|削减|减排|增加)(?:了)?多少|减少量|削减量|减排量")
@@ -71,14 +71,23 @@ def column_hint(text: str, ent: Entities) -> str:
     return ""
 
 
+def _masked(ent: Entities) -> str:
+    """The question with its entities blanked, so "平均浓度" in an indicator's name is not a request to average."""
+    chars = list(ent.text)
+    for a, b in ent.spans:
+        for i in range(a, min(b, len(chars))):
+            chars[i] = "□"
+    return "".join(chars)
+
+
 def classify(ent: Entities) -> Intent:
-    text = ent.text
+    text = _masked(ent)
     follow = bool(FOLLOW_UP.search(text)) and len(text) <= 20
     if ent.unknown_places or ent.unknown_periods or ent.unknown_terms or ent.unknown_years:
         return Intent("out_of_scope", follow_up=follow)
     if AUDIT.search(text):
         return Intent("audit", follow_up=follow)
-    excl = EXCLUDE.search(text)
+    excl = EXCLUDE.search(ent.text)  # the excluded names are entities: read them unmasked
     exclude = [r for r in ent.regions if excl and r[:2] in excl.group(1)]
     named = [r for r in ent.regions if r not in exclude]
     col = column_hint(text, ent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from kb.records import Cell, Table
 
@@ -35,11 +36,33 @@ def looks_like_region(label: str) -> bool:
     return bool(label) and len(label) <= 12 and (label.endswith(REGION_SUFFIXES) or label in OVERALL_WORDS)
 
 
+REGION_HEADER = re.compile(r"^(?:地区|区域|行政区|盟市|地市|城市|各市|设区市|市|市州|市[（(]州[）)]|区县|县区|县市区|县[（(]市、?区[）)]|"
+                           r"旗县|旗县区|旗县[（(]市、?区[）)]|省份|省[（(]区、市[）)]|地州市?)$")
+
+
 def is_region_table(table: Table) -> bool:
-    labels = table.row_labels
+    """Rows are places: the first header says so (地区, 设区市, 市（州）…), or the labels look like place names."""
+    return _region_table(table.table_id, table.columns[0] if table.columns else "", tuple(table.row_labels))
+
+
+@lru_cache(maxsize=4096)
+def _region_table(table_id: str, first_header: str, labels: tuple[str, ...]) -> bool:
     if not labels:
         return False
-    return sum(looks_like_region(lab) for lab in labels) >= max(2, 0.6 * len(labels))
+    if REGION_HEADER.match(re.sub(r"\s+", "", first_header)):
+        return True
+    if sum(looks_like_region(lab) for lab in labels) >= max(2, 0.6 * len(labels)):
+        return True
+    return sum(_is_place(lab) for lab in labels) >= max(3, 0.8 * len(labels))
+
+
+def _is_place(label: str) -> bool:
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(30)
+    words = list(pseg.cut(label))
+    return len(words) == 1 and words[0].flag == "ns"
 
 
 def is_overall(label: str) -> bool:
