@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ingest", add_help=False,
         description="把规划文件（txt/md/docx/pdf/html）导入知识库。同名文件会替换旧版本，内容未变的文件会跳过。",
-        epilog="例：python -m ingest data/raw --kb data；python -m ingest --delete 文档ID；python -m ingest --rebuild",
+        epilog="例：python -m ingest data/raw --kb data；python -m ingest --delete 文档ID；"
+               "python -m ingest --rebuild",
     )
     parser.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
     parser.add_argument("paths", nargs="*", type=Path, help="文件或文件夹")

@@ -61,7 +61,7 @@ def _zip_has(data: bytes, member: str) -> bool:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode plain text: BOMs, then strict UTF-8, then the best of GB18030 / UTF-16 without BOM, then detection."""
+    """Decode plain text: BOMs, strict UTF-8, the likeliest of GB18030 / BOM-less UTF-16, then detection."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -95,7 +95,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 def _plausibility(text: str) -> float:
-    """Share of characters a Chinese plan is made of: common hanzi, ASCII text, CJK and full-width punctuation."""
+    """Share of characters a Chinese plan is made of: hanzi, ASCII, CJK and full-width punctuation."""
     if not text:
         return 1.0
     good = sum(1 for ch in text if (" " <= ch <= "~") or ch in "\n\r\t" or "\u4e00" <= ch <= "\u9fff"
@@ -279,11 +279,13 @@ def _outline_level(ppr) -> int | None:
 # ---------- html ----------
 
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "section", "article", "blockquote", "pre", "dd", "dt", "dl", "header",
-              "footer", "main", "aside", "nav", "figure", "figcaption", "form", "center", "hr", "table", "caption",
+BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "section", "article", "blockquote", "pre", "dd", "dt", "dl",
+              "header", "footer", "main", "aside", "nav", "figure", "figcaption", "form", "center", "hr",
+              "table", "caption",
               "tr", "td", "th", "thead", "tbody", "tfoot", "body", "html", *HEADING_TAGS}
 LINE_BREAK = "\u2028"  # stands for <br> while whitespace is collapsed
-CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) (?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+CJK_GAP = re.compile(rf"(?<=[{CJK}]) (?=[{CJK}])")
 
 
 def html_to_text(html: str) -> str:
@@ -436,5 +438,6 @@ def drop_running_lines(pages: list[str]) -> list[str]:
         filled = [i for i, ln in enumerate(kept) if ln.strip()]
         edge = set(filled[:2] + filled[-2:])
         # No blank line at a page break, so a sentence running onto the next page is rejoined.
-        out.append("\n".join(ln for i, ln in enumerate(kept) if not (i in edge and key(ln) in running)).strip("\n"))
+        text = "\n".join(ln for i, ln in enumerate(kept) if not (i in edge and key(ln) in running))
+        out.append(text.strip("\n"))
     return out

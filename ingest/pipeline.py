@@ -201,7 +201,7 @@ def _totals(stored: StoredDocs) -> dict:
 
 
 def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> IngestReport:
-    """Ingest files and folders (recursively, supported types only). Unreadable paths are reported, not raised."""
+    """Ingest files and folders (recursively, supported types only); unreadable paths are reported."""
     files, unreadable = [], []
     for p in paths:
         if Path(p).is_dir() and not expand_paths([p], settings.kb_dir):
@@ -210,7 +210,8 @@ def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> Ingest
         try:
             files.append((p.name, p.read_bytes()))
         except OSError as exc:
-            unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{READ_ERRORS.get(exc.errno, exc.strerror or exc)}"))
+            reason = READ_ERRORS.get(exc.errno, exc.strerror or exc)
+            unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{reason}"))
     report = ingest_files(settings, files, progress)
     report.results[:0] = unreadable
     return report

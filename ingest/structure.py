@@ -179,7 +179,7 @@ def _md_plan(lines: list[str]) -> tuple[dict[int, float], int]:
         above = [lv for lv in numbered if lv <= level]
         orders[level] = numbered[max(above)] + 0.1 * (level - max(above)) if above else level - 1
     first = next((i for i, line in enumerate(lines) if line), -1)
-    is_title = h1 == [first] and first >= 0 and not numbered_kind(MD_HEADING.match(lines[first]).group(2).strip())
+    is_title = h1 == [first] and not numbered_kind(MD_HEADING.match(lines[first]).group(2).strip())
     return orders, first if is_title else -1
 
 

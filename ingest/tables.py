@@ -91,7 +91,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         only = _spanning_text(rows[0])
         if UNIT_LINE.match(only):
             table_unit = table_unit or title_unit(only)
-        elif (TITLE_ROW.match(only) and not TITLE_ROW.match(title)) or (title in ("", "表格") and set(rows[0]) == {only}):
+        elif (TITLE_ROW.match(only) and not TITLE_ROW.match(title)
+              or title in ("", "表格") and set(rows[0]) == {only}):
             title = only  # the table's own title row beats a caption guessed from the line above
         elif set(rows[0]) != {only}:
             break  # a header with one filled cell, not a spanning row
@@ -130,7 +131,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         col_names.append(name)
         col_units.append(unit)
     # "指标 | 单位 | 2020年 | 2025年": each row's unit stands in a column of its own.
-    unit_col = next((c for c in range(label_cols, width) if col_names[c].replace(" ", "") in UNIT_COLUMN_HEADERS), -1)
+    unit_col = next((c for c in range(label_cols, width)
+                     if col_names[c].replace(" ", "") in UNIT_COLUMN_HEADERS), -1)
     table_id = table_id_for(doc_id, start, title)
     cells: list[Cell] = []
     parent = ""
@@ -200,7 +202,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
                 warnings.append(f"表格“{title}”中“{label_name}/{col_names[col]}”的值 {raw} 缺少“%”，未作推断")
     table = Table(
         table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
-        columns=tuple(name for c, name in enumerate(col_names) if c != unit_col), intro=intro, cells=tuple(cells), start=start, end=end,
+        columns=tuple(name for c, name in enumerate(col_names) if c != unit_col), intro=intro,
+        cells=tuple(cells), start=start, end=end,
     )
     return table, warnings
 
@@ -225,9 +228,12 @@ def _spanning_text(row: list[str]) -> str:
 def _is_index_column(header: str, values: list[str]) -> bool:
     if header.strip() in INDEX_HEADERS:
         return True
+    if header.strip() not in ("", "序号") or len(values) < 2:
+        return False
     numbers = [parse_number(v)[0] for v in values]
-    return len(values) >= 2 and all(n is not None and n == int(n) for n in numbers) and [int(n) for n in numbers] == list(
-        range(int(numbers[0]), int(numbers[0]) + len(numbers))) and header.strip() in ("", "序号")
+    if not all(n is not None and n == int(n) for n in numbers):
+        return False
+    return [int(n) for n in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
 
 
 def majority_unit(table: Table) -> str:

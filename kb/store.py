@@ -200,14 +200,15 @@ def write_generation(settings: Settings, stored: StoredDocs, progress=None) -> s
     kb_dir = settings.kb_dir
     # Names sort in creation order (microseconds), so pruning keeps the newest generations.
     now = time.time()
-    gen = time.strftime("%Y%m%d%H%M%S", time.localtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
+    stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}"
+    gen = f"{stamp}-{uuid.uuid4().hex[:6]}"
     gen_dir = kb_dir / "gens" / gen
     try:
         (gen_dir / "texts").mkdir(parents=True)
         _write_files(settings, stored, gen, gen_dir, progress)
         _write_atomic(kb_dir / "CURRENT", gen)
     except BaseException as exc:
-        # The live generation is untouched until CURRENT is replaced, so dropping the half-written one is enough.
+        # The live generation is untouched until CURRENT is replaced: dropping the half-written one is enough.
         shutil.rmtree(gen_dir, ignore_errors=True)
         if isinstance(exc, OSError):
             raise _unwritable(gen_dir, exc) from exc

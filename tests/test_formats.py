@@ -1,4 +1,4 @@
-"""The bundled plan rewritten as Markdown, Word and GB18030 text ingests to the same tables, sections and facts."""
+"""The bundled plan rewritten as Markdown, Word, GB18030 text ingests to the same tables, sections, facts."""
 
 from __future__ import annotations
 
@@ -183,7 +183,8 @@ def test_variant_sections_equal_the_original(variants, sample_doc, label):
 @pytest.mark.parametrize("label", VARIANTS)
 def test_variant_facts_equal_the_original(variants, sample_doc, label):
     def facts(doc):
-        return [(f.subject, f.action, f.value, f.unit, f.qualifier, f.year, f.section_path) for f in doc.facts]
+        return [(f.subject, f.action, f.value, f.unit, f.qualifier, f.year, f.section_path)
+                for f in doc.facts]
 
     assert facts(variants[label]) == facts(sample_doc)
 

@@ -65,7 +65,8 @@ def test_a_folder_is_searched_but_not_the_knowledge_base_inside_it(tmp_path, sam
     (folder / ".hidden").mkdir()
     (folder / ".hidden" / "x.txt").write_text("一、隐藏\n")
     assert main([str(folder), "--kb", str(folder / "data"), "--quiet"]) == 0
-    assert main([str(folder), "--kb", str(folder / "data"), "--quiet"]) == 0  # its own uploads are not new files
+    # Again: the knowledge base's own uploads inside the folder are not new files.
+    assert main([str(folder), "--kb", str(folder / "data"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.count("文档 1，") == 2
 

@@ -274,7 +274,8 @@ def test_docx_box_drawn_as_a_text_box_is_read_once():
     # As Word writes it: DrawingML, plus the same box again as a VML fallback.
     run = (f'<w:r xmlns:w="{w}" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
            'xmlns:v="urn:schemas-microsoft-com:vml" '
-           'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><mc:AlternateContent>'
+           'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+           "<mc:AlternateContent>"
            f'<mc:Choice Requires="wps"><w:drawing><wps:txbx>{content}</wps:txbx></w:drawing></mc:Choice>'
            f'<mc:Fallback><w:pict><v:shape><v:textbox>{content}</v:textbox></v:shape></w:pict></mc:Fallback>'
            "</mc:AlternateContent></w:r>")
@@ -327,7 +328,8 @@ HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>页面</title>
 </table>
 <div><table><tr><td>
   <p>表2 各区目标</p>
-  <table><tr><td>地区</td><td>单位GDP能耗降低</td></tr><tr><td>甲区</td><td>15%</td></tr><tr><td>乙区</td><td>16%</td></tr></table>
+  <table><tr><td>地区</td><td>单位GDP能耗降低</td></tr>
+    <tr><td>甲区</td><td>15%</td></tr><tr><td>乙区</td><td>16%</td></tr></table>
 </td></tr></table></div>
 <h2>二、保障措施</h2><p>加强领导。</p>
 </body></html>"""
@@ -389,10 +391,11 @@ def make_pdf(pages: list[list[str]], cjk: bool = True) -> bytes:
     if cjk:
         desc = add(b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
                    b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>")
-        cid = add(b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry "
-                  b"(Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc)
-        font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H /Encoding /UniGB-UCS2-H "
-                   b"/DescendantFonts [%d 0 R] >>" % cid)
+        cid = add(b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo "
+                  b"<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> "
+                  b"/FontDescriptor %d 0 R /DW 1000 >>" % desc)
+        font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H "
+                   b"/Encoding /UniGB-UCS2-H /DescendantFonts [%d 0 R] >>" % cid)
     else:
         font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     pages_id = len(objs) + 1 + 2 * len(pages)
@@ -451,7 +454,8 @@ def test_pdf_running_headers_and_page_numbers_are_dropped():
 
 
 def test_pdf_with_latin_text():
-    doc = parse_bytes("plan.pdf", make_pdf([["1. Goals", "Energy use per unit of GDP falls by 15% by 2015."]], cjk=False))
+    pdf = make_pdf([["1. Goals", "Energy use per unit of GDP falls by 15% by 2015."]], cjk=False)
+    doc = parse_bytes("plan.pdf", pdf)
     assert "Energy use per unit of GDP falls by 15% by 2015." in doc.text
 
 

@@ -242,7 +242,8 @@ def test_every_fact_sentence_and_quote_sit_at_their_offsets(sample_doc):
 
 
 def test_base_year_value_is_not_mistaken_for_the_target(sample_doc):
-    so2 = [f for f in sample_doc.facts if f.subject == "二氧化硫排放量" and f.value == 139.7 and f.base_year == "2010"]
+    so2 = [f for f in sample_doc.facts
+           if f.subject == "二氧化硫排放量" and f.value == 139.7 and f.base_year == "2010"]
     assert [f.action for f in so2] == ["基数"]
 
 

@@ -25,6 +25,7 @@ from kb.store import chroma_client, collection_name, current_generation, verify_
 ROOT = Path(__file__).resolve().parents[1]
 DUST_QUESTION = "工业粉尘治理有哪些措施"
 DUST_PATH = "四、主要污染物减排 › (二)大气污染物减排 › 4、加强工业粉尘综合治理"
+PLAIN_TYPES = {"string", "large_string", "int64", "double", "bool", "null"}
 SMALL_MD = "## 一、目标\n\n到2015年，全市单位GDP能耗下降16%。\n\n## 二、措施\n\n淘汰水泥500万吨。\n".encode()
 
 
@@ -172,7 +173,7 @@ def test_nothing_in_the_store_is_pickled(kb_settings, sample_doc):
         assert not path.name.endswith((".pkl", ".pickle")), path
     for path in folder.glob("*.parquet"):
         for field in pq.read_schema(path):
-            assert str(field.type) in {"string", "large_string", "int64", "double", "bool", "null"}, (path, field)
+            assert str(field.type) in PLAIN_TYPES, (path, field)
 
 
 def test_old_generations_are_pruned(kb_settings):
@@ -209,8 +210,9 @@ def test_a_read_only_data_folder_is_a_clear_chinese_error(tmp_path, sample_plan_
 
 def run_ingest(args: list[str], data_dir: Path, **popen) -> subprocess.Popen:
     env = dict(os.environ, POLICYQA_EMBEDDER="hash", ANONYMIZED_TELEMETRY="False", PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "ingest", *args, "--kb", str(data_dir), "--quiet"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    command = [sys.executable, "-m", "ingest", *args, "--kb", str(data_dir), "--quiet"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **popen)
 
 
 def changed_copies(sample_plan_path, folder: Path, n: int) -> Path:
@@ -221,7 +223,8 @@ def changed_copies(sample_plan_path, folder: Path, n: int) -> Path:
     return folder
 
 
-def test_a_failed_write_mid_ingest_leaves_the_previous_knowledge_base(kb_settings, sample_plan_path, tmp_path):
+def test_a_failed_write_mid_ingest_leaves_the_previous_knowledge_base(kb_settings, sample_plan_path,
+                                                                        tmp_path):
     before_gen = current_generation(kb_settings.kb_dir)
     before_hits = search_snapshot(kb_settings)
     more = changed_copies(sample_plan_path, tmp_path / "more", 2)
@@ -235,7 +238,8 @@ def test_a_failed_write_mid_ingest_leaves_the_previous_knowledge_base(kb_setting
     assert "写入知识库失败" in err and "知识库保持原样" in err
     assert "Traceback" not in err
     assert current_generation(kb_settings.kb_dir) == before_gen
-    assert [p.name for p in (kb_settings.kb_dir / "gens").iterdir()] == [before_gen]  # half-written one removed
+    # The half-written generation is removed.
+    assert [p.name for p in (kb_settings.kb_dir / "gens").iterdir()] == [before_gen]
     assert search_snapshot(kb_settings) == before_hits
     assert verify_generation(kb_settings) == []
 
