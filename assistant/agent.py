@@ -19,11 +19,11 @@ import time
 from collections.abc import Iterator
 
 from assistant.conversation import Conversation
-from assistant.core import CONTROL, Assistant
+from assistant.core import Assistant
 from assistant.guard import close, stated_numbers, unsupported_numbers
 from assistant.lc_tools import ToolSession
 from kb.errors import ConfigError
-from kb.records import Answer, Citation, Figure
+from kb.records import Answer, Figure
 from kb.settings import Settings, load_settings
 from tools.base import dedupe
 
@@ -47,10 +47,12 @@ UNAVAILABLE_NOTE = "（大模型不可用，以下为规则引擎的回答）"
 TIMEOUT_NOTE = "（大模型响应超时，以下为规则引擎的回答）"
 GUARD_NOTE = "（大模型的回答中有无法核实的数字，以下为规则引擎的回答）"
 NO_SOURCE_NOTE = "（大模型的回答没有知识库出处，以下为规则引擎的回答）"
+EMPTY_NOTE = "（大模型没有给出回答，以下为规则引擎的回答）"
 RECURSION_LIMIT = 16  # graph steps: about seven rounds of tool calls
 HISTORY_TURNS = 4
 MAX_HIT_CITATIONS = 3
 SKIP_INTENTS = ("bad_question", "error")  # empty/huge questions and a missing knowledge base: no model call
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PIECE_END = re.compile(r"[^。；！？\n]*[。；！？\n]+|[^。；！？\n]+$")
 
 
@@ -127,16 +129,15 @@ class AgentAssistant:
         except Exception as exc:  # any model/network/config failure: answer without the model, never blank
             logger.warning("agent failed: %s: %s", type(exc).__name__, exc)
             return _fallback(rules, UNAVAILABLE_NOTE, f"model error: {type(exc).__name__}: {str(exc)[:200]}")
-        answer, problem = self._compose(reply, session, text, history)
+        answer, problem, note = self._compose(reply, session, text, history)
         if answer is None:
-            note = GUARD_NOTE if problem.startswith("guard") else NO_SOURCE_NOTE
             logger.warning("agent answer dropped: %s (%r)", problem, reply[:200])
-            if note == NO_SOURCE_NOTE and (rules.refused or not reply.strip()):
-                note = ""  # nothing found either way: the rules refusal says so without a note
+            if note == NO_SOURCE_NOTE and rules.refused:
+                note = ""  # neither found anything: the rules refusal says so, a note would only add noise
             return _fallback(rules, note, problem, tuple(session.trace))
         ms = (time.perf_counter() - started) * 1000
         answer = Answer(answer.text, answer.citations, answer.figures, answer.refused,
-                        answer.trace + (f"{ms:.1f} ms",), answer.intent)
+                        answer.trace + (f"{ms:.1f} ms",), answer.intent, _shared_chart(rules, answer))
         if conversation is not None and len(conversation.turns) > before:
             conversation.turns[-1].answer = answer  # follow-ups see what the person was actually told
         return answer
@@ -159,16 +160,16 @@ class AgentAssistant:
         return final.text.strip(), session
 
     def _compose(self, text: str, session: ToolSession, question: str,
-                 history: list[tuple[str, Answer]]) -> tuple[Answer | None, str]:
-        """The model's text with sources from the tool calls; (None, reason) when the text is not backed by them."""
+                 history: list[tuple[str, Answer]]) -> tuple[Answer | None, str, str]:
+        """The model's text with sources from the tool calls, or (None, reason, note) when they do not back it."""
         if not text:
-            return None, "empty reply"
+            return None, "empty reply", EMPTY_NOTE
         earlier_cites = [c for _, a in history for c in a.citations]
         earlier_figs = [f for _, a in history for f in a.figures]
         figures = session.all_figures()
         bad = unsupported_numbers(text, list(session.sources()) + earlier_cites, figures + tuple(earlier_figs), question)
         if bad:
-            return None, f"guard: unsupported {bad} in model text"
+            return None, f"guard: unsupported {bad} in model text", GUARD_NOTE
         numbers = stated_numbers(text)
         citations = list(session.tool_citations())
         used_hits = [c for c in session.hits if _supports(c.quote, numbers)]
@@ -180,10 +181,18 @@ class AgentAssistant:
         carried_figs = [f for f in earlier_figs if any(close(n, f.value) for n in left)]
         cites = dedupe(citations + used_hits + carried)
         if not cites:
-            return None, "no sources: the model called no tool that found anything"
+            return None, "no sources: the model called no tool that found anything", NO_SOURCE_NOTE
         name = getattr(self.model, "model_name", None) or type(self.model).__name__
         trace = (f"agent: model={name}",) + tuple(session.trace)
-        return Answer(text, cites, _unique(figures + tuple(carried_figs)), False, trace, "agent"), ""
+        return Answer(text, cites, _unique(figures + tuple(carried_figs)), False, trace, "agent"), "", ""
+
+
+def _shared_chart(rules: Answer, answer: Answer) -> dict | None:
+    """The rules answer's chart, when it is about the same table rows the agent cited."""
+    if not rules.chart or rules.refused:
+        return None
+    quotes = {f.citation.quote for f in answer.figures if f.citation}
+    return rules.chart if quotes & {f.citation.quote for f in rules.figures if f.citation} else None
 
 
 def _supports(quote: str, numbers: list[float]) -> bool:
@@ -228,4 +237,4 @@ def _with_deadline(fn, seconds: float):
     return box["value"]
 
 
-__all__ = ["AgentAssistant", "SYSTEM_PROMPT", "make_model", "pieces", "Citation"]
+__all__ = ["AgentAssistant", "SYSTEM_PROMPT", "make_model", "pieces"]
