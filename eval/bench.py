@@ -138,6 +138,11 @@ def _child(spec: dict) -> int:
     """In the fresh process: load what ingest needs (timed apart), ingest the files, print one JSON line."""
     import resource
 
+    if spec.get("kind") == "answer":
+        from eval.bench_answer import answer_child
+
+        return answer_child(spec)
+
     t0 = time.perf_counter()
     import chromadb  # noqa: F401 (imported here so its import cost is setup, not ingest)
     import jieba
@@ -304,8 +309,15 @@ def _ingest_row(ctx: BenchContext, mode: str, label: str, path: Path, embedder: 
     return row
 
 
+def _answer_section(ctx: BenchContext) -> SectionResult:
+    from eval.bench_answer import answer_section
+
+    return answer_section(ctx)
+
+
 SECTIONS: dict[str, Callable[[BenchContext], SectionResult]] = {
     "ingest": ingest_section,
+    "answer": _answer_section,
 }
 
 
@@ -336,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description="导入性能基准：用时与峰值内存。")
     parser.add_argument("--sizes", type=_int_list, default=_int_list(DEFAULT_SIZES),
                         help=f"生成语料的文档数（默认 {DEFAULT_SIZES}）")
-    parser.add_argument("--sections", default="ingest", help=f"要运行的部分，逗号分隔：{', '.join(SECTIONS)}")
+    parser.add_argument("--sections", default="ingest,answer", help=f"要运行的部分，逗号分隔：{', '.join(SECTIONS)}")
     parser.add_argument("--server", action="store_true", help="另外启动一个 Chroma 服务器并对它再测一遍")
     parser.add_argument("--embedder", default="hash", help="生成语料用的向量模型（默认 hash；use 约 0.2 秒/块）")
     parser.add_argument("--bundled-embedder", default="use", help="自带规划用的向量模型（默认 use）")
