@@ -52,7 +52,11 @@ def _cut_long(text: str, s: int, e: int) -> list[tuple[int, int]]:
     pieces, pos, cur = [], s, s
     for tok in jieba.cut(text[s:e], HMM=False):
         nxt = pos + len(tok)
-        # Prefer to cut after a comma; never inside a jieba token (so never inside a number).
+        # Prefer to cut after a comma; never inside a jieba token (so never inside a number), and before
+        # the token that would take the piece past MAX_CHARS.
+        if nxt - cur > MAX_CHARS and pos > cur:
+            pieces.append((cur, pos))
+            cur = pos
         if nxt - cur >= TARGET_CHARS and (tok in "，,、：:" or nxt - cur >= MAX_CHARS):
             pieces.append((cur, nxt))
             cur = nxt

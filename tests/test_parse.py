@@ -313,6 +313,16 @@ def test_text_chunk_sizes_are_bounded(sample_doc):
     assert sum(sizes) / len(sizes) > 80  # grouped by section, not one sentence each
 
 
+def test_a_long_run_without_commas_is_cut_within_the_limit():
+    run = "".join(f"第{i}批新增产能{i}万吨" for i in range(1, 200)) + "。"
+    doc = parse_bytes("long.txt", f"一、主要任务\n\n{run}\n".encode())
+    pieces = [c for c in doc.chunks if c.kind == "text" and "产能" in c.text]
+    assert "".join(c.text for c in pieces) == run
+    assert max(len(c.text) for c in pieces) <= 600
+    for chunk in pieces:
+        assert not (chunk.text[-1].isdigit() and doc.text[chunk.end:chunk.end + 1].isdigit())
+
+
 def test_long_paragraph_is_cut_inside_the_limit_and_never_inside_a_number():
     sentence = "，".join(f"第{i}项工程新增处理能力{i * 1.5:.1f}万吨" for i in range(1, 90)) + "。"
     doc = parse_bytes("long.txt", f"一、主要任务\n\n{sentence}\n".encode())
