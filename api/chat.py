@@ -27,7 +27,8 @@ def message_text(message: ChatMessage) -> str:
     if isinstance(message.content, str):
         return message.content
     parts = message.content or []
-    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") in ("text", "input_text"))
+    return "".join(str(p.get("text", "")) for p in parts
+                   if isinstance(p, dict) and p.get("type") in ("text", "input_text"))
 
 
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[str]]:
@@ -90,7 +91,7 @@ def _sse(payload: dict) -> str:
 
 
 def stream(ask: Callable[[], Answer], model: str) -> Iterator[str]:
-    """SSE: the role at once (the client shows it is working), the answer in sentences, then the record, then [DONE]."""
+    """SSE: the role at once (the client shows it is working), the answer in sentences, the record, [DONE]."""
     cid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
     yield _sse(_chunk(cid, created, model, {"role": "assistant", "content": ""}))
     try:

@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
                     "数据目录、访问令牌和大模型用环境变量设置：POLICYQA_DATA_DIR、POLICYQA_API_TOKEN、LLM_BASE_URL 等。")
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"监听地址（默认 {DEFAULT_HOST}，仅本机可访问）")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"端口（默认 {DEFAULT_PORT}）")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="日志级别")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        help="日志级别")
     args = parser.parse_args(argv)
     try:
         import uvicorn

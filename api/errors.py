@@ -52,7 +52,8 @@ def error_body(status: int, message: str, code: str | None = None) -> dict:
 
 def error_response(status: int, message: str, code: str | None = None, headers: dict | None = None,
                    extra: dict | None = None) -> JSONResponse:
-    return JSONResponse({**error_body(status, message, code), **(extra or {})}, status_code=status, headers=headers)
+    body = {**error_body(status, message, code), **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field(loc) -> str:
@@ -66,7 +67,8 @@ def validation_message(errors: list[dict]) -> tuple[int, str]:
         if e.get("type") == "json_invalid":
             where = e.get("loc", [None, None])[-1]
             return 400, f"请求体不是有效的 JSON（第 {where} 个字符附近）。" if isinstance(where, int) else "请求体不是有效的 JSON。"
-    shown = [f"{_field(e.get('loc', ()))}：{PYDANTIC_MESSAGES.get(e.get('type', ''), e.get('msg', ''))}" for e in errors[:5]]
+    shown = [f"{_field(e.get('loc', ()))}：{PYDANTIC_MESSAGES.get(e.get('type', ''), e.get('msg', ''))}"
+             for e in errors[:5]]
     return 422, "请求参数有误：" + "；".join(shown)
 
 
@@ -77,7 +79,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
-        message = STATUS_MESSAGES.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else "请求有误。")
+        detail = exc.detail if isinstance(exc.detail, str) else "请求有误。"
+        message = STATUS_MESSAGES.get(exc.status_code) or detail
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

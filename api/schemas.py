@@ -72,7 +72,7 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, …: accepted and ignored, as OpenAI clients expect
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, …: accepted and ignored
 
     model: str = Field("policyqa", description="模型名（任意值均可，回答总是来自政策问答）")
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES,

@@ -23,9 +23,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import chat
 from api.errors import ApiError, BodyLimit, install_error_handlers
-from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, DeleteResponse, DocumentOut, ErrorBody,
-                         ModelList,
-                         TableDetail, TableOut, UploadResponse)
+from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, DeleteResponse, DocumentOut,
+                         ErrorBody, ModelList, TableDetail, TableOut, UploadResponse)
 from assistant import admin
 from assistant.conversation import Conversation
 from assistant.core import Assistant
@@ -105,15 +104,16 @@ def make_assistant(settings: Settings):
     return Assistant(settings)
 
 
-def create_app(settings: Settings | None = None, assistant=None, max_conversations: int = MAX_CONVERSATIONS) -> FastAPI:
-    """The API over one knowledge base. `assistant` (anything with ask(question, conversation)) is for tests."""
+def create_app(settings: Settings | None = None, assistant=None,
+               max_conversations: int = MAX_CONVERSATIONS) -> FastAPI:
+    """The API over one knowledge base; `assistant` (anything with .ask(question, conversation)) for tests."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if admin.has_knowledge_base(settings):
             try:
-                get_assistant().warm_up()  # jieba, embedder, Chroma: the first question is then as fast as the rest
+                get_assistant().warm_up()  # jieba, embedder, Chroma: the first answer is as fast as the rest
             except PolicyQAError as exc:
                 logger.warning("warm-up failed: %s", exc)
         yield
@@ -158,20 +158,23 @@ def create_app(settings: Settings | None = None, assistant=None, max_conversatio
             raise ApiError(413, f"问题太长了（{len(question)} 字），请精简到 {settings.max_question_chars} 字以内。",
                            "question_too_long")
 
-    v1 = APIRouter(prefix="/v1", tags=["OpenAI 兼容"], dependencies=[Depends(require_token)], responses=AUTH_ERRORS)
+    v1 = APIRouter(prefix="/v1", tags=["OpenAI 兼容"], dependencies=[Depends(require_token)],
+                   responses=AUTH_ERRORS)
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)], responses=AUTH_ERRORS)
 
     # ----- OpenAI compatible -----
     @v1.get("/models", response_model=ModelList, summary="可用模型",
             description="OpenAI 兼容的模型列表。只有一个模型 `policyqa`；请求里写任何模型名都由政策问答作答。")
     def models():
-        return {"object": "list", "data": [{"id": chat.MODEL_ID, "object": "model", "created": 0, "owned_by": "policyqa"}]}
+        model = {"id": chat.MODEL_ID, "object": "model", "created": 0, "owned_by": "policyqa"}
+        return {"object": "list", "data": [model]}
 
     @v1.post("/chat/completions", response_model=ChatCompletion, summary="对话问答（OpenAI 兼容）",
              description="最后一条用户消息是问题，之前的用户消息作为追问的上下文（最多十轮），system 消息被忽略。"
                          "回答正文后附计算式与出处；结构化记录在 `policyqa` 字段。`stream: true` 时返回 SSE 分块，"
                          "最后一块带 `policyqa` 字段，以 `data: [DONE]` 结束。",
-             responses={200: {"content": {"text/event-stream": {}}, "description": "回答（stream 为 true 时为 SSE）"},
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "回答（stream 为 true 时为 SSE）"},
                         400: {"model": ErrorBody, "description": "消息格式不对，或请求体不是 JSON"},
                         413: {"model": ErrorBody, "description": "问题或请求过大"}})
     def chat_completions(body: ChatRequest):
@@ -232,8 +235,9 @@ def create_app(settings: Settings | None = None, assistant=None, max_conversatio
         if not payload:
             raise ApiError(400, "请选择要上传的文件。", "no_files")
         report = admin.add_files(settings, payload)
-        body = {"summary": report.summary(), "generation": report.generation, "seconds": round(report.seconds, 3),
-                "totals": report.totals, "results": [asdict(r) for r in report.results]}
+        body = {"summary": report.summary(), "generation": report.generation,
+                "seconds": round(report.seconds, 3), "totals": report.totals,
+                "results": [asdict(r) for r in report.results]}
         if report.results and all(not r.ok for r in report.results):
             raise ApiError(400, "文件全部导入失败：" + "；".join(f"{r.name}：{r.error}" for r in report.results),
                            "ingest_failed", extra=body)
@@ -252,8 +256,10 @@ def create_app(settings: Settings | None = None, assistant=None, max_conversatio
         return admin.tables(settings) if admin.has_knowledge_base(settings) else []
 
     @api.get("/tables/{table_id}", response_model=TableDetail, tags=["表格"], summary="表格内容",
-             description="默认返回逐个单元格（含原文与标记）；`wide=true` 返回按行展开的数值表；`format=csv` 返回 CSV 文件（UTF-8，带 BOM，Excel 可直接打开）。",
-             responses={200: {"content": {"text/csv": {}}}, 404: {"model": ErrorBody, "description": "没有这个表格"}})
+             description="默认返回逐个单元格（含原文与标记）；`wide=true` 返回按行展开的数值表；"
+                         "`format=csv` 返回 CSV 文件（UTF-8，带 BOM，Excel 可直接打开）。",
+             responses={200: {"content": {"text/csv": {}}},
+                        404: {"model": ErrorBody, "description": "没有这个表格"}})
     def get_table(table_id: str = Path(description="表格编号（见表格列表的 table_id）"),
                   format: str = Query("json", pattern="^(json|csv)$", description="json 或 csv"),
                   wide: bool = Query(False, description="按行展开为数值表")):
@@ -262,7 +268,8 @@ def create_app(settings: Settings | None = None, assistant=None, max_conversatio
             raise ApiError(404, f"知识库中没有这个表格：{table_id}", "unknown_table")
         frame = admin.table_frame(settings, table_id, wide=wide)
         if wide:
-            frame = frame.reset_index().rename(columns={"row_label": summary["columns"][0] if summary["columns"] else "行"})
+            label = summary["columns"][0] if summary["columns"] else "行"
+            frame = frame.reset_index().rename(columns={"row_label": label})
         if format == "csv":
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False)

@@ -63,7 +63,8 @@ def make_model(settings: Settings):
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
-        raise ConfigError("langchain-openai missing", "缺少 langchain-openai，请先安装：pip install langchain-openai") from exc
+        raise ConfigError("langchain-openai missing",
+                          "缺少 langchain-openai，请先安装：pip install langchain-openai") from exc
     return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url,
                       api_key=settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
                       max_retries=1, temperature=0)
@@ -75,7 +76,7 @@ def pieces(text: str) -> list[str]:
 
 
 class AgentAssistant:
-    """Answers with an LLM agent over our tools; the deterministic Assistant is the fallback and keeps the context."""
+    """An LLM agent over our tools; the deterministic Assistant keeps the context and is the fallback."""
 
     def __init__(self, settings: Settings | None = None, model=None, rules: Assistant | None = None):
         self.settings = settings or load_settings()
@@ -100,7 +101,7 @@ class AgentAssistant:
     def stream(self, question: str, conversation: Conversation | None = None) -> Iterator[str | Answer]:
         """Pieces of the answer text, then the Answer (for st.write_stream).
 
-        The number guard needs the whole reply, so it is checked before the first piece: nothing unchecked is shown.
+        The number guard needs the whole reply, so it runs before the first piece: nothing unchecked is shown.
         """
         answer = self.ask(question, conversation)
         yield from pieces(answer.text)
@@ -108,7 +109,8 @@ class AgentAssistant:
 
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         started = time.perf_counter()
-        history = [(t.question, t.answer) for t in conversation.turns[-HISTORY_TURNS:]] if conversation else []
+        turns = conversation.turns[-HISTORY_TURNS:] if conversation is not None else []
+        history = [(t.question, t.answer) for t in turns]
         before = len(conversation.turns) if conversation is not None else 0
         # The rules answer first: it validates the question, records the turn (entities, intent) that later
         # follow-ups need whoever answers, and is the fallback ready the moment the model fails.
@@ -152,7 +154,8 @@ class AgentAssistant:
         for q, a in history:
             messages += [HumanMessage(q), AIMessage(a.text)]
         messages.append(HumanMessage(question))
-        state = _with_deadline(lambda: graph.invoke({"messages": messages}, {"recursion_limit": RECURSION_LIMIT}),
+        config = {"recursion_limit": RECURSION_LIMIT}
+        state = _with_deadline(lambda: graph.invoke({"messages": messages}, config),
                                self.settings.llm_timeout)
         final = state["messages"][-1]
         if not isinstance(final, AIMessage) or final.tool_calls:
@@ -161,13 +164,14 @@ class AgentAssistant:
 
     def _compose(self, text: str, session: ToolSession, question: str,
                  history: list[tuple[str, Answer]]) -> tuple[Answer | None, str, str]:
-        """The model's text with sources from the tool calls, or (None, reason, note) when they do not back it."""
+        """The model's text with sources from its tool calls, or (None, reason, note) when unbacked."""
         if not text:
             return None, "empty reply", EMPTY_NOTE
         earlier_cites = [c for _, a in history for c in a.citations]
         earlier_figs = [f for _, a in history for f in a.figures]
         figures = session.all_figures()
-        bad = unsupported_numbers(text, list(session.sources()) + earlier_cites, figures + tuple(earlier_figs), question)
+        pool = list(session.sources()) + earlier_cites
+        bad = unsupported_numbers(text, pool, figures + tuple(earlier_figs), question)
         if bad:
             return None, f"guard: unsupported {bad} in model text", GUARD_NOTE
         numbers = stated_numbers(text)
@@ -213,8 +217,9 @@ def _traced(answer: Answer, line: str) -> Answer:
 
 def _fallback(rules: Answer, note: str, reason: str, extra: tuple[str, ...] = ()) -> Answer:
     text = f"{note}\n{rules.text}" if note else rules.text
-    return Answer(text, rules.citations, rules.figures, rules.refused,
-                  rules.trace + extra + (f"agent fallback: {reason}",), rules.intent, rules.chart, rules.suggestions)
+    trace = rules.trace + extra + (f"agent fallback: {reason}",)
+    return Answer(text, rules.citations, rules.figures, rules.refused, trace, rules.intent, rules.chart,
+                  rules.suggestions)
 
 
 def _with_deadline(fn, seconds: float):

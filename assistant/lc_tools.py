@@ -1,4 +1,4 @@
-"""The one adapter from our tools to LangChain: typed arguments, Chinese descriptions, JSON results read as data.
+"""The one adapter from our tools to LangChain: typed arguments, Chinese descriptions, JSON results as data.
 
 A ``ToolSession`` serves one question. It numbers every figure a tool returns (F1, F2, …) so the calculation
 tools take figures by reference, never numbers the model typed, and it keeps every ToolResult and retrieved
@@ -147,7 +147,8 @@ class ToolSession:
             ("calc_backcast", self._backcast, BackcastArgs, "由目标值和变化百分比（都用编号引用）反推基期数值。"),
             ("calc_per_year", self._per_year, PerYearArgs, "把一个总量（用编号引用）平均分到每一年。"),
         ]
-        return [StructuredTool.from_function(self._guarded(name, fn), name=name, description=desc, args_schema=schema)
+        return [StructuredTool.from_function(self._guarded(name, fn), name=name, description=desc,
+                                             args_schema=schema)
                 for name, fn, schema, desc in specs]
 
     def _guarded(self, name, fn):
@@ -264,5 +265,5 @@ def _figure_json(ref: str, f: Figure) -> dict:
 
 
 def _dumps(payload: dict) -> str:
-    # JSON keeps retrieved text inside string literals: a passage cannot close the envelope or pose as a message
+    # JSON keeps retrieved text inside string literals: a passage cannot end the envelope or pose as a message
     return json.dumps(payload, ensure_ascii=False)

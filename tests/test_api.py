@@ -130,7 +130,8 @@ def test_unexpected_failure_is_a_json_500_without_internals(read_only_settings):
     r = ask(c, QUESTION)
     assert r.status_code == 500 and error_of(r) == "服务器内部错误，请稍后再试。"
     assert "secret" not in r.text and "Traceback" not in r.text
-    streamed = c.post("/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": QUESTION}]})
+    streamed = c.post("/v1/chat/completions",
+                      json={"stream": True, "messages": [{"role": "user", "content": QUESTION}]})
     events = sse_events(streamed.text)
     assert "系统出错" in "".join(e["choices"][0]["delta"].get("content", "") for e in events)
     assert "secret" not in streamed.text
@@ -190,9 +191,9 @@ def test_chat_last_message_must_be_the_users(client):
 
 
 def test_chat_streams_sse_chunks_that_add_up_to_the_answer(client):
-    whole = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).json()
-    with client.stream("POST", "/v1/chat/completions",
-                       json={"stream": True, "messages": [{"role": "user", "content": QUESTION}]}) as r:
+    messages = [{"role": "user", "content": QUESTION}]
+    whole = client.post("/v1/chat/completions", json={"messages": messages}).json()
+    with client.stream("POST", "/v1/chat/completions", json={"stream": True, "messages": messages}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = sse_events(r.read().decode())
     assert events[0]["choices"][0]["delta"]["role"] == "assistant"
@@ -267,7 +268,8 @@ def test_upload_reports_each_file_and_the_new_document_is_answerable(writable):
     assert body["totals"]["documents"] == 2 and "1 个失败" in body["summary"]
     names = [d["name"] for d in writable.get("/api/documents").json()]
     assert HEBEI_PLAN.name in names and len(names) == 2
-    again = writable.post("/api/documents", files=[("files", (HEBEI_PLAN.name, HEBEI_PLAN.read_bytes()))]).json()
+    again = writable.post("/api/documents", files=[("files", (HEBEI_PLAN.name, HEBEI_PLAN.read_bytes()))])
+    again = again.json()
     assert again["results"][0]["skipped"]
 
 
@@ -294,7 +296,8 @@ def test_oversized_upload_is_413(kb_settings):
         for _ in range(100):
             yield b"a" * 1024
         yield b"\r\n--b--\r\n"
-    r = c.post("/api/documents", content=chunked(), headers={"content-type": "multipart/form-data; boundary=b"})
+    r = c.post("/api/documents", content=chunked(),
+               headers={"content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 413 and "上传内容过大" in error_of(r)
     assert len(c.get("/api/documents").json()) == 1
 
@@ -415,7 +418,8 @@ def test_openai_python_client(read_only_settings):
     with serving(app) as url, httpx2.Client(trust_env=False) as http:
         client = openai.OpenAI(base_url=url + "/v1", api_key=TOKEN, http_client=http, max_retries=0)
         assert [m.id for m in client.models.list()] == ["policyqa"]
-        reply = client.chat.completions.create(model="policyqa", messages=[{"role": "user", "content": QUESTION}])
+        reply = client.chat.completions.create(model="policyqa",
+                                               messages=[{"role": "user", "content": QUESTION}])
         text = reply.choices[0].message.content
         assert "8.5%" in text and WUHAI_ROW in text
         record = reply.model_extra["policyqa"]
