@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import time
+from dataclasses import replace
 
 from assistant import table_answers as ta
 from assistant import text_answers as tx
@@ -18,8 +19,11 @@ from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation
 from kb.settings import Settings, load_settings
 from tools.audit import table_issues, unit_issues
+from tools.base import cn_int
 
 logger = logging.getLogger(__name__)
+PER_DOCUMENT = ("rank", "compare", "list", "filter")
+MAX_DOCUMENTS_SHOWN = 3
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -45,7 +49,7 @@ class Assistant:
             kb = self._fixed_kb or open_kb(self.settings)
             if kb is not self._kb or self._resolver is None:
                 self._kb = kb
-                self._resolver = Resolver(kb.tables, kb.texts, self.settings.synonyms_file)
+                self._resolver = Resolver(kb.tables, kb.texts, self.settings.synonyms_file, kb.doc_names)
                 self._audit = {}
             return self._kb, self._resolver, self._audit
 
@@ -104,6 +108,9 @@ class Assistant:
                  f"indicators={ent.indicators} overall={ent.overall} years={ent.years}"
                  + (" (沿用上一轮)" if used_context else "")]
         fact_action = None
+        if ent.doc_ids:
+            kb = kb.subset(ent.doc_ids)
+            trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
         if intent.kind == "out_of_scope":
             answer = tx.refusal(kb, ent, resolver)
         else:
@@ -117,6 +124,37 @@ class Assistant:
         return answer, (ent, intent, fact_action)
 
     def _dispatch(self, kb, ent, intent: Intent, resolver, audit_cache, fact_action, prev) -> Answer:
+        per_doc = intent.kind in PER_DOCUMENT or (intent.kind == "compute" and intent.op in ("mean", "sum"))
+        if per_doc and len(kb.docs) > 1:
+            return self._per_document(kb, ent, intent, resolver, audit_cache, fact_action, prev)
+        return self._dispatch_one(kb, ent, intent, resolver, audit_cache, fact_action, prev)
+
+    def _per_document(self, kb, ent, intent, resolver, audit_cache, fact_action, prev) -> Answer:
+        """Region-wise questions over several plans: one answer per plan that has the indicator, the plan named."""
+        answers = []
+        for doc in kb.docs:
+            view = kb.subset({doc["doc_id"]})
+            if not any(t for t in view.tables):
+                continue
+            answer = self._dispatch_one(view, ent, intent, resolver, audit_cache, fact_action, prev)
+            if not answer.refused:
+                answers.append((doc, answer))
+        if not answers:
+            return tx.refusal(kb, ent, resolver, "各规划的表格中都没有找到这个指标。")
+        if len(answers) == 1:
+            doc, answer = answers[0]
+            return replace(answer, text=f"《{doc['name']}》{answer.text}")
+        shown = answers[:MAX_DOCUMENTS_SHOWN]
+        text = "\n".join(f"《{doc['name']}》{a.text}" for doc, a in shown)
+        if len(answers) > len(shown):
+            text += (f"\n另有{cn_int(len(answers) - len(shown))}个规划也有该指标；"
+                     "请在问题中指明规划（如省份、时期）以缩小范围。")
+        else:
+            text += "\n（知识库中有多个规划，以上按规划分别作答；可在问题中指明规划。）"
+        return Answer(text, tuple(c for _, a in shown for c in a.citations), tuple(f for _, a in shown for f in a.figures),
+                      trace=tuple(t for _, a in shown for t in a.trace), intent=shown[0][1].intent, chart=shown[0][1].chart)
+
+    def _dispatch_one(self, kb, ent, intent: Intent, resolver, audit_cache, fact_action, prev) -> Answer:
         audit = self._audit_for(kb, audit_cache)
         attempts = []
         if intent.kind == "lookup":

@@ -51,15 +51,19 @@ class Entities:
     unknown_years: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # where entities were found
+    doc_ids: set[str] | None = None  # documents the question names (province, period in a title); None: all
 
 
 class Resolver:
     """Finds regions, indicators, years and out-of-scope names in a question."""
 
-    def __init__(self, tables, texts: dict[str, str], synonyms_file: Path | None = None):
+    def __init__(self, tables, texts: dict[str, str], synonyms_file: Path | None = None,
+                 doc_names: dict[str, str] | None = None):
         data = json.loads((synonyms_file or SYNONYMS_FILE).read_text(encoding="utf-8"))
         self.vocab = Vocabulary.from_tables(tables)
         self.corpus = "\n".join(texts.values())
+        # What names a document: its file name and its first lines (the plan's title).
+        self.doc_heads = {doc_id: f"{(doc_names or {}).get(doc_id, '')}\n{text[:200]}" for doc_id, text in texts.items()}
         self.corpus_lower = self.corpus.lower()
         self.generic_places = set(data.get("generic_places", []))
         self.scope_words = sorted(data.get("scope_words", []), key=len, reverse=True)
@@ -154,7 +158,21 @@ class Resolver:
         ent.unknown_periods = [p for p in ent.periods if p not in self.known_periods]
         ent.unknown_years = [y for y in ent.years if y not in self.known_years]
         self._unknowns(text, ent, taken)
+        ent.doc_ids = self._documents_named(text, ent)
         return ent
+
+    def _documents_named(self, text: str, ent: Entities) -> set[str] | None:
+        """Documents whose title carries every scope word the question uses (a province, a period)."""
+        if len(self.doc_heads) < 2:
+            return None
+        words = set(ent.periods) | {w for w in self._places(text) if len(w) >= 2}
+        words |= set(re.findall(r"[\u4e00-\u9fff]{2,8}?(?:省|自治区)", text))
+        scoped = [w for w in words if any(w in head for head in self.doc_heads.values())
+                  and not all(w in head for head in self.doc_heads.values())]
+        if not scoped:
+            return None
+        chosen = {d for d, head in self.doc_heads.items() if all(w in head for w in scoped)}
+        return chosen or None
 
     def _unknowns(self, text: str, ent: Entities, taken) -> None:
         for m in ASCII_TERM.finditer(text):

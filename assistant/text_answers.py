@@ -72,9 +72,17 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     if not found:
         raise NotInKnowledgeBase(f"no fact for {query}", "规划正文中没有找到相关的数量。")
     best_score, best = found[0]
-    chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05 and f.subject != best.subject][:2]
-    lines = [_fact_text(f) + "。" for f in chosen]
-    lines.append(f"原文：“{best.quote}”")
+    other_docs = [f for s, f in found[1:] if f.doc_id != best.doc_id and s >= best_score - 0.02]
+    if other_docs and len(kb.docs) > 1:
+        # Several plans state the same kind of quantity equally well: answer for each, naming the plan.
+        chosen = [best] + list({f.doc_id: f for f in other_docs}.values())[:2]
+        lines = [f"《{kb.doc_name(f.doc_id)}》{_fact_text(f)}。原文：“{f.quote}”" for f in chosen]
+        lines.append("（多个规划都有相近内容，以上分别列出；可在问题中指明规划。）")
+    else:
+        chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05
+                           and f.subject != best.subject][:2]
+        lines = [_fact_text(f) + "。" for f in chosen]
+        lines.append(f"原文：“{best.quote}”")
     figures = tuple(fact_figure(kb, f) for f in chosen)
     citations = dedupe(fact_citation(kb, f) for f in chosen)
     trace = (f"fact({query!r}, {action}) → {best.subject} {best.raw} (score {best_score:.2f})",)

@@ -33,7 +33,7 @@ def _cases_for_kb(corpus: str, plans) -> list[dict]:
 
     cases = []
     for plan in plans[:8]:
-        cases += [c.model_dump() for c in cases_for(plan, random.Random(0))]
+        cases += [c.model_dump() for c in cases_for(plan, random.Random(0), scoped=True)]
     return cases
 
 

@@ -26,8 +26,9 @@ def _short(region: str) -> str:
     return region.split("/")[0]
 
 
-def cases_for(plan: GeneratedPlan, rng: random.Random) -> list[Case]:
-    """Questions with expected answers for one generated plan."""
+def cases_for(plan: GeneratedPlan, rng: random.Random, scoped: bool = False) -> list[Case]:
+    """Questions with expected answers for one generated plan; `scoped` names the plan (province + period) in each
+    question, as people do when a knowledge base holds many plans."""
     cases: list[dict] = []
     key = plan.indicator_keys
     numeric = [(r, i) for (r, i), v in plan.targets.items() if v.value is not None and "%" in (v.unit or "")]
@@ -69,6 +70,11 @@ def cases_for(plan: GeneratedPlan, rng: random.Random) -> list[Case]:
                   "expect": {"refuse": True}})
     other = {"十二五": "十五", "十三五": "十一五", "十四五": "十二五"}[plan.period]
     cases.append({"category": "out_of_scope", "turns": [f"“{other}”期间的节能目标是什么"], "expect": {"refuse": True}})
+    if scoped:
+        prefix = f"{plan.province}“{plan.period}”规划中，"
+        for c in cases:
+            if c["category"] != "out_of_scope":
+                c["turns"] = [prefix + c["turns"][0]]
     return [Case.model_validate({"id": f"{plan.name}#{n}", **c}) for n, c in enumerate(cases)]
 
 

@@ -131,6 +131,39 @@ class KnowledgeBase:
     def document_list(self) -> list[dict]:
         return list(self.docs)
 
+    def subset(self, doc_ids: set[str]) -> "KnowledgeView":
+        """The same knowledge base seen through some of its documents (search stays on the shared index)."""
+        return KnowledgeView(self, doc_ids)
+
+
+class KnowledgeView:
+    """A read-only slice of a KnowledgeBase: the tools and answerers take either."""
+
+    def __init__(self, base: KnowledgeBase, doc_ids: set[str]):
+        self.base = base
+        self.doc_ids = set(doc_ids)
+        self.settings = base.settings
+        self.generation = base.generation
+        self.docs = [d for d in base.docs if d["doc_id"] in self.doc_ids]
+        self.texts = {k: v for k, v in base.texts.items() if k in self.doc_ids}
+        self.tables = [t for t in base.tables if t.doc_id in self.doc_ids]
+        self.facts = [f for f in base.facts if f.doc_id in self.doc_ids]
+        self.chunks = [c for c in base.chunks if c.doc_id in self.doc_ids]
+        self.chunk_by_id = {c.chunk_id: c for c in self.chunks}
+        self.doc_names = {k: v for k, v in base.doc_names.items() if k in self.doc_ids}
+
+    def search(self, query: str, k: int = 5, doc_ids: set[str] | None = None, dense: bool = True) -> list[Hit]:
+        return self.base.search(query, k, (doc_ids or self.doc_ids) & self.doc_ids, dense)
+
+    def doc_name(self, doc_id: str) -> str:
+        return self.base.doc_name(doc_id)
+
+    def text_of(self, doc_id: str) -> str:
+        return self.base.text_of(doc_id)
+
+    def subset(self, doc_ids: set[str]) -> "KnowledgeView":
+        return KnowledgeView(self.base, self.doc_ids & set(doc_ids))
+
 
 _KB_CACHE: dict[tuple, KnowledgeBase] = {}
 _KB_LOCK = threading.Lock()
