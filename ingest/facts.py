@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 from kb.records import Fact, join_path
 
@@ -138,4 +139,25 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             if actions:
                 action_lo = c_lo
             last_action, last_subject = action, subject
-    return facts
+    return _pair_respectively(facts)
+
+
+RESPECTIVE_TAIL = re.compile(r"(?:重点工程)?(?:减排量|排放量|排放总量|削减量|总量|利用率|比重|浓度|比例|能耗)$")
+
+
+def _pair_respectively(facts: list[Fact]) -> list[Fact]:
+    """"A、B和C分别达到x、y、z": A gets x, B gets y, C gets z (instead of all three getting "A、B和C")."""
+    out = list(facts)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i, f in enumerate(facts):
+        if "分别" in f.quote and re.search(r"[、和及与]", f.subject):
+            groups.setdefault((hash(f.sentence), f.subject), []).append(i)
+    for (_, subject), idx in groups.items():
+        items = [x for x in re.split(r"[、和及与]", re.sub(r"分别$", "", subject)) if x]
+        if len(items) != len(idx):
+            continue
+        tail = RESPECTIVE_TAIL.search(items[-1])
+        for n, (i, item) in enumerate(zip(idx, items)):
+            name = item if n == len(items) - 1 or not tail else item + tail.group(0)
+            out[i] = replace(facts[i], subject=name)
+    return out

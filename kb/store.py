@@ -226,7 +226,9 @@ def write_generation(settings: Settings, stored: StoredDocs, progress=None) -> s
 
 def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path, progress) -> None:
     embedder = get_embedder(settings.embedder)
-    if stored.embedder_setting and stored.embedder_setting != settings.embedder:
+    # A model that could not load fell back to "hash": record what really embedded the chunks.
+    effective = "hash" if embedder.name == "hash" else settings.embedder
+    if stored.embedder_setting and stored.embedder_setting != effective:
         stored.embeddings = {}  # vectors of another embedder cannot share a collection: embed everything anew
     missing = [c for c in stored.chunks if c.chunk_id not in stored.embeddings]
     for i in range(0, len(missing), EMBED_BATCH):
@@ -262,7 +264,7 @@ def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path
         "generation": gen,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "embedder": embedder.name,
-        "embedder_setting": settings.embedder,
+        "embedder_setting": effective,
         "chroma": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
         "collection": collection_name(settings, gen),
         "counts": {"documents": len(stored.docs), "chunks": len(stored.chunks), "tables": len(stored.tables),
@@ -276,7 +278,7 @@ def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path
 
 def _write_chroma(settings, gen, gen_dir, chunks, matrix, embedder, progress) -> None:
     client = chroma_client(settings, gen_dir)
-    ef = make_chroma_ef(embedder, settings.embedder)
+    ef = make_chroma_ef(embedder, "hash" if embedder.name == "hash" else settings.embedder)
     col = client.get_or_create_collection(collection_name(settings, gen), embedding_function=ef,
                                           metadata={"hnsw:space": "cosine"})
     for i in range(0, len(chunks), 500):

@@ -89,3 +89,8 @@ def test_two_plans_in_one_knowledge_base_name_the_document(tmp_path, sample_plan
     assert "《内蒙古自治区十二五节能减排规划.txt》" in answer.text
     answer = two.ask("氮氧化物年均下降多少")
     assert "《hebei_plan.md》" in answer.text and "《内蒙古自治区十二五节能减排规划.txt》" in answer.text
+
+
+def test_respectively_pairs_each_subject_with_its_value(bot):
+    answer = bot.ask("氨氮重点工程减排量要达到多少")
+    assert "0.5万吨" in answer.text and "8.2万吨" not in answer.text.split("原文")[0]
