@@ -28,7 +28,6 @@ from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, D
 from assistant import admin
 from assistant.conversation import Conversation
 from assistant.core import Assistant
-from kb.errors import PolicyQAError
 from kb.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ def create_app(settings: Settings | None = None, assistant=None,
         if admin.has_knowledge_base(settings):
             try:
                 get_assistant().warm_up()  # jieba, embedder, Chroma: the first answer is as fast as the rest
-            except PolicyQAError as exc:
+            except Exception as exc:  # a slow first answer is better than a server that will not start
                 logger.warning("warm-up failed: %s", exc)
         yield
 

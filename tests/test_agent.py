@@ -285,8 +285,12 @@ def test_a_model_that_obeys_the_injection_is_overruled(injected_kb):
 
 def test_real_chat_openai_client_round_trip(agent):
     """The real ChatOpenAI against an in-process OpenAI-style endpoint: tool schemas, tool call, answer."""
-    import httpx2
     from langchain_openai import ChatOpenAI
+
+    try:  # openai 3.x speaks through httpx2, earlier versions through httpx
+        import httpx2 as http
+    except ImportError:
+        import httpx as http
 
     requests = []
 
@@ -302,13 +306,13 @@ def test_real_chat_openai_client_round_trip(agent):
         else:
             value = json.loads(tool_messages[-1]["content"])["figures"][0]["value"]
             message = {"role": "assistant", "content": f"乌海市二氧化硫排放量降低目标为{value}%。"}
-        return httpx2.Response(200, json={
+        return http.Response(200, json={
             "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
     model = ChatOpenAI(model="qwen-test", base_url="http://llm.invalid/v1", api_key="k", max_retries=0,
-                       http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
+                       http_client=http.Client(transport=http.MockTransport(endpoint)))
     answer = agent(model).ask(QUESTION)
     assert answer.text == "乌海市二氧化硫排放量降低目标为8.5%。" and answer.intent == "agent"
     assert WUHAI_ROW in [c.quote for c in answer.citations]
