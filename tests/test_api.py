@@ -146,8 +146,9 @@ def test_unknown_route_and_method_are_chinese_json(client):
 
 # ----- OpenAI compatible -----
 
-def test_models_list(client):
-    r = client.get("/v1/models")
+def test_models_list(read_only_settings):
+    with TestClient(create_app(read_only_settings)) as c:  # runs start-up: the warm-up must not fail
+        r = c.get("/v1/models")
     assert r.status_code == 200
     assert r.json()["object"] == "list" and r.json()["data"][0]["id"] == "policyqa"
 
