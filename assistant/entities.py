@@ -54,6 +54,15 @@ class Entities:
     doc_ids: set[str] | None = None  # documents the question names (province, period in a title); None: all
 
 
+def _title_line(text: str) -> str:
+    """A document's first non-empty line, without markdown marks: where a plan says what it is."""
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:80]
+    return ""
+
+
 class Resolver:
     """Finds regions, indicators, years and out-of-scope names in a question."""
 
@@ -63,7 +72,7 @@ class Resolver:
         self.vocab = Vocabulary.from_tables(tables)
         self.corpus = "\n".join(texts.values())
         # What names a document: its file name and its first lines (the plan's title).
-        self.doc_heads = {doc_id: f"{(doc_names or {}).get(doc_id, '')}\n{text[:200]}" for doc_id, text in texts.items()}
+        self.doc_heads = {doc_id: f"{(doc_names or {}).get(doc_id, '')}\n{_title_line(text)}" for doc_id, text in texts.items()}
         self.corpus_lower = self.corpus.lower()
         self.generic_places = set(data.get("generic_places", []))
         self.scope_words = sorted(data.get("scope_words", []), key=len, reverse=True)
@@ -165,8 +174,11 @@ class Resolver:
         """Documents whose title carries every scope word the question uses (a province, a period)."""
         if len(self.doc_heads) < 2:
             return None
-        words = set(ent.periods) | {w for w in self._places(text) if len(w) >= 2}
-        words |= set(re.findall(r"[\u4e00-\u9fff]{2,8}?(?:省|自治区)", text))
+        # Scope words are periods and places that are not rows of a table (a 盟市 named in a plan's title must
+        # not hide the plans that list it).
+        places = {w for w in self._places(text) if len(w) >= 2 and w not in self.region_aliases
+                  and region_short(w) not in self.region_aliases}
+        words = set(ent.periods) | places | set(re.findall(r"[\u4e00-\u9fff]{2,8}?(?:省|自治区)", text))
         scoped = [w for w in words if any(w in head for head in self.doc_heads.values())
                   and not all(w in head for head in self.doc_heads.values())]
         if not scoped:

@@ -10,8 +10,8 @@ from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
 from tools import calc
-from tools.audit import table_issues
-from tools.base import cell_citations, cell_figure, cn_int, dedupe, fact_citation, fmt_num
+from tools.audit import conflicting_facts, table_issues
+from tools.base import cell_citations, cell_figure, cn_int, dedupe, fact_citation, fact_figure, fmt_num
 from tools.tables import Match, aggregate, column_kind, compare, find_cells, rank, series
 
 PERIOD_YEARS = 5  # a 五年规划 ("十X五") spans five years
@@ -130,6 +130,13 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                             lines[-1] = lines[-1].rstrip("。") + f"（负号表示下降，即{word}{fmt_num(-m.cell.value, 4)}{m.cell.unit}）。"
                 if is_region_table(table):
                     chart = _chart(series(kb, indicator, table.doc_id), [label])
+            for m in matches:
+                if is_region_table(m.table):
+                    for f in conflicting_facts(kb, m.table, m.cell):
+                        lines.append(f"注意：《{kb.doc_name(f.doc_id)}》中另写为{f.raw}（原文：“{f.quote}”），"
+                                     f"与《{kb.doc_name(m.table.doc_id)}》表中的{m.cell.raw}不一致，请核实。")
+                        citations.append(fact_citation(kb, f))
+                        figures.append(fact_figure(kb, f))
             notes, c2, f2 = _issue_notes(kb, matches, audit_cache)
             lines += notes
             citations += c2 + _supporting_facts(kb, matches)

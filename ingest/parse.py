@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ingest.chunk import chunk_id_for, make_chunks
-from ingest.facts import extract_facts, sentences
+from ingest.facts import extract_facts, is_instruction, sentences
 from ingest.loaders import Loaded, load_bytes
 from ingest.normalize import TABLE_TITLE, normalize_text
 from ingest.structure import parse_outline
@@ -48,6 +48,9 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
     for idx, block in enumerate(blocks):
         if block.kind in ("para", "item", "heading"):
             doc.facts.extend(extract_facts(doc_id, block.text, block.start, block.path))
+            if is_instruction(block.text):
+                doc.warnings.append(f"第 {text.count(chr(10), 0, block.start) + 1} 行含有像是给机器的指令的文字，"
+                                    "已按普通文本保存，不从中提取数字")
         if block.kind == "item":
             doc.items.append(block.text)
         if block.kind == "table":

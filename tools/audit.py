@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from kb.records import Citation, Figure, Table
-from kb.vocab import indicator_key, is_region_table
+from kb.vocab import indicator_key, is_region_table, region_short
 from tools import calc
 from tools.base import ToolResult, cell_citations, cell_figure, cn_int, dedupe, fact_citation, fact_figure, fmt_num
 from tools.tables import column_kind
@@ -98,14 +98,63 @@ def unit_issues(kb, table: Table) -> list[Issue]:
     return out
 
 
+def conflicting_facts(kb, table: Table, cell) -> list:
+    """Prose quantities (in any document of kb) stating another value for this region × indicator cell."""
+    if cell.value is None:
+        return []
+    key = indicator_key(cell.column)
+    names = {cell.row_label, region_short(cell.row_label)}
+    out = []
+    for f in kb.facts:
+        if f.unit != cell.unit or abs(f.value - cell.value) < 1e-9 or not key or key not in f.subject + f.quote:
+            continue
+        if any(n and len(n) >= 2 and n in f.subject + f.quote for n in names):
+            out.append(f)
+    return out
+
+
+def cross_document_issues(kb) -> list[Issue]:
+    """The same region × indicator given different values by two documents' tables, or by a table and prose."""
+    issues: list[Issue] = []
+    seen: dict[tuple[str, str], list] = {}
+    for table in kb.tables:
+        if not is_region_table(table):
+            continue
+        for cell in table.cells:
+            if cell.value is None:
+                continue
+            seen.setdefault((cell.row_label, indicator_key(cell.column)), []).append((table, cell))
+            for f in conflicting_facts(kb, table, cell):
+                title, row = cell_citations(kb, table, cell)
+                issues.append(Issue(
+                    "conflict", cell.column,
+                    f"{cell.row_label}“{cell.column}”：《{kb.doc_name(table.doc_id)}》表中为{cell.raw}，"
+                    f"《{kb.doc_name(f.doc_id)}》正文写{f.raw}。",
+                    (row, fact_citation(kb, f)), (cell_figure(kb, table, cell), fact_figure(kb, f))))
+    for (region, _), entries in seen.items():
+        docs = {t.doc_id for t, _ in entries}
+        values = {c.value for _, c in entries}
+        if len(docs) < 2 or len(values) < 2:
+            continue
+        (t1, c1), (t2, c2) = entries[0], next((t, c) for t, c in entries[1:] if c.value != entries[0][1].value)
+        issues.append(Issue(
+            "conflict", c1.column,
+            f"{region}“{c1.column}”：《{kb.doc_name(t1.doc_id)}》为{c1.raw}，《{kb.doc_name(t2.doc_id)}》为{c2.raw}。",
+            (cell_citations(kb, t1, c1)[1], cell_citations(kb, t2, c2)[1]),
+            (cell_figure(kb, t1, c1), cell_figure(kb, t2, c2))))
+    return issues
+
+
 def audit(kb, doc_id: str | None = None) -> ToolResult:
-    """Every inconsistency found in the tables and between tables and prose."""
+    """Every inconsistency found in the tables, between tables and prose, and between documents."""
     issues: list[Issue] = []
     for table in kb.tables:
         if doc_id and table.doc_id != doc_id:
             continue
         issues += table_issues(kb, table)
         issues += unit_issues(kb, table)
+    issues += [i for i in cross_document_issues(kb)
+               if not doc_id or any(c.doc_id == doc_id for c in i.citations)]
     figures = [f for i in issues for f in i.figures]
     citations = [c for i in issues for c in i.citations]
     return ToolResult(tuple(figures), dedupe(citations), {"issues": issues})
