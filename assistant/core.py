@@ -13,7 +13,7 @@ from assistant import text_answers as tx
 from assistant.conversation import Conversation, Turn, merge_context
 from assistant.entities import Resolver
 from assistant.guard import check
-from assistant.intent import Intent, classify
+from assistant.intent import ASKS_NUMBER, Intent, classify
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation
@@ -214,14 +214,18 @@ class Assistant:
             raise NotInKnowledgeBase(f"terms not in plan: {missing}", f"规划中没有提到“{'、'.join(missing)}”。")
         hits = kb.search(ent.text, k=5)
         hits = [h for h in hits if h.lexical > 0]
-        return tx.answer_narrative(kb, ent, intent, hits)
+        # A number asked for a year: only passages of that year may answer ("2015年能源消费总量" ≠ 2010's).
+        year = ent.years[0] if ent.years and intent.kind != "narrative" and ASKS_NUMBER.search(ent.text) else None
+        return tx.answer_narrative(kb, ent, intent, hits, must_contain=f"{year}年" if year else None)
 
     @staticmethod
     def _missing_terms(query: str, resolver) -> list[str]:
         import jieba
 
         words = [w for w in jieba.cut(query) if len(w) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", w)]
-        return [w for w in words if not resolver.in_corpus(w)]
+        # "建材行业" is absent but 建材 and 行业 are there: only a word whose head or tail is unknown is missing.
+        return [w for w in words if not resolver.in_corpus(w)
+                and not (resolver.in_corpus(w[:2]) and resolver.in_corpus(w[-2:]))]
 
     def _guard(self, answer: Answer, question: str) -> Answer:
         bad = check(answer, question)

@@ -62,6 +62,8 @@ def _leftover(ent: Entities) -> str:
 def column_hint(text: str, ent: Entities) -> str:
     if ANNUAL.search(text):
         return "annual"
+    if re.search(r"(?:比|较)(?:19|20)\d{2}年?.*(?:下降|降低|减少|削减|增长|提高|增加)|(?:下降|降低|减少|增长|提高)了?(?:百分之几|多少|几)", text):
+        return "change"
     if ent.years:
         return ent.years[-1]
     if re.search(r"控制在|目标值|到期末|末期|达到多少|规划目标|目标是多少", text) and not re.search(r"降|减|下降|降低", text):

@@ -103,6 +103,11 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
     for indicator in ent.indicators:
         for region in regions:
             matches = find_cells(kb, indicator, region)
+            base = re.search(r"(?:比|较)((?:19|20)\d{2})年", ent.text)
+            if base:
+                # "比2005年下降多少": a table whose years do not include 2005 cannot say.
+                matches = [m for m in matches if is_region_table(m.table)
+                           or base.group(1) in " ".join(m.table.columns)]
             if not matches:
                 continue
             matches = _pick_columns(matches, intent.column)
@@ -119,6 +124,7 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                     lines.append(f"{_doc_prefix(kb, table.doc_id)}根据{table.title}，{label}“{row[0].cell.column}”为{values}。")
                 else:
                     lines.append(f"{_doc_prefix(kb, table.doc_id)}根据{table.title}，{label}：{values}。")
+                falls = []
                 for m in row:
                     citations += list(cell_citations(kb, m.table, m.cell))
                     if m.cell.value is not None:
@@ -127,7 +133,9 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                         if m.cell.value < 0 and column_kind(m.cell.column) in ("change", "annual"):
                             word = "年均下降" if column_kind(m.cell.column) == "annual" else "下降"
                             figures.append(Figure(word, -m.cell.value, m.cell.unit, f"表中{m.cell.raw}，负号表示下降", (fig,)))
-                            lines[-1] = lines[-1].rstrip("。") + f"（负号表示下降，即{word}{fmt_num(-m.cell.value, 4)}{m.cell.unit}）。"
+                            falls.append(f"{word}{fmt_num(-m.cell.value, 4)}{m.cell.unit}")
+                if falls:
+                    lines[-1] = lines[-1].rstrip("。") + f"（负号表示下降，即{'，'.join(falls)}）。"
                 if is_region_table(table):
                     chart = _chart(series(kb, indicator, table.doc_id), [label])
             for m in matches:

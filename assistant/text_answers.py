@@ -68,6 +68,9 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     found = find_facts(kb, query, action, min_score=MIN_FACT_SCORE)
     if not found and action:
         found = find_facts(kb, query, None, min_score=MIN_FACT_SCORE)
+    if ent.years:
+        # A quantity of another year is not an answer ("2015年能源消费总量" must not get 2010's figure).
+        found = [(s, f) for s, f in found if not f.year or f.year in ent.years or f.base_year in ent.years]
     found = sorted(((s + _fit(f, ent), f) for s, f in found), key=lambda x: (-x[0], x[1].start))
     if not found:
         raise NotInKnowledgeBase(f"no fact for {query}", "规划正文中没有找到相关的数量。")
@@ -165,7 +168,7 @@ def _title_match(path: str, qgrams: set[str]) -> float:
     return len(bigrams(title) & qgrams) / max(len(qgrams), 1)
 
 
-def answer_narrative(kb, ent: Entities, intent: Intent, hits) -> Answer:
+def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str | None = None) -> Answer:
     """Extractive: the best sentences of the best sections, each quoted and cited; nothing is written anew.
 
     When a section's own title answers the question ("如何控制农牧业面源污染" → "控制农牧业面源污染"),
@@ -197,6 +200,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits) -> Answer:
                 scored.append((overlap - 0.05 * rank, s, sentence, chunk))
         best = max((x[0] for x in scored), default=0.0)
         scored = [x for x in scored if x[0] >= max(0.3, 0.6 * best)]
+    if must_contain:
+        scored = [x for x in scored if must_contain in x[2]]
     if not scored:
         raise NotInKnowledgeBase("no matching sentence", "规划中没有找到与问题直接相关的内容。")
     scored.sort(key=lambda x: -x[0])

@@ -237,3 +237,23 @@ def test_fact_prefers_the_unit_asked_for_over_a_number_in_the_question(bot):
 def test_failed_lookup_falls_back_to_prose_facts(bot):
     answer = bot.ask("“十一五”期间二氧化硫排放量比2005年下降了多少")
     assert "7.46%" in answer.text
+
+
+@pytest.mark.parametrize("question, values", [
+    ("钢铁行业淘汰多少", ["230万吨", "95万吨", "83万吨"]),
+    ("建材行业淘汰什么", ["500万吨", "350万重量箱"]),
+    ("有色金属淘汰多少", ["3.5万吨", "2万吨"]),
+])
+def test_sector_questions_list_every_item_of_the_section(bot, question, values):
+    answer = bot.ask(question)
+    assert all(v in answer.text for v in values), answer.text
+
+
+def test_a_year_the_plan_has_no_figure_for_is_refused(bot):
+    answer = bot.ask("2015年全区能源消费总量是多少")
+    assert answer.refused and "16820.3" not in answer.text
+
+
+def test_a_longer_subject_with_another_head_is_not_the_answer(bot):
+    answer = bot.ask("全区能源消费总量是多少")
+    assert "16820.3" in answer.text and "5%" not in answer.text.split("原文")[0]

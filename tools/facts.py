@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from difflib import SequenceMatcher
+
 from kb.errors import NotInKnowledgeBase, ToolError
 from kb.records import Fact
 from kb.tokens import bigrams
@@ -25,14 +28,38 @@ def _action_ok(fact: Fact, action: str | None) -> bool:
     return fact.action in group or action in fact.quote
 
 
-def score_fact(fact: Fact, query: str) -> float:
-    """How much of the question the fact covers (subject, action and clause), plus how much of the subject is asked."""
-    q = bigrams(query)
-    subject = bigrams(fact.subject)
+INDUSTRY = re.compile(r"行业|工业|产业")
+
+
+def _grams(text: str) -> set[str]:
+    # "钢铁行业" and "钢铁工业" name the same sector.
+    return bigrams(INDUSTRY.sub("业", text))
+
+
+def _tail_penalty(fact: Fact, query: str) -> float:
+    """The question's phrase inside a longer subject with another head ("能源消费总量" in "…消费总量比重")."""
+    subject = re.sub(r"[（(][^）)]*[）)]", "", fact.subject)
+    match = SequenceMatcher(None, subject, query, autojunk=False).find_longest_match(0, len(subject), 0, len(query))
+    if match.size < 2:
+        return 0.0
+    tail = subject[match.a + match.size:].lstrip("的")
+    if len(tail) >= 2 and not bigrams(tail) <= bigrams(query):
+        return 0.4
+    return 0.0
+
+
+def score_fact(fact: Fact, query: str, action: str | None = None) -> float:
+    """How much of the question the fact covers (subject, action, clause and, for its action, its section title),
+    plus how much of the subject is asked, minus a penalty when the subject's head is something else."""
+    q = _grams(query)
+    subject = _grams(fact.subject)
     if not q or not subject:
         return 0.0
-    covered = len(q & (subject | bigrams(fact.quote) | bigrams(fact.action))) / len(q)
-    return covered + 0.3 * len(subject & q) / len(subject)
+    text = subject | _grams(fact.quote) | _grams(fact.action)
+    section = _grams(fact.section_path.split(" › ")[-1]) if fact.section_path else set()
+    weight = 1.0 if action and _action_ok(fact, action) else 0.5
+    covered = len(q & text) / len(q) + weight * len((q & section) - text) / len(q)
+    return covered + 0.3 * len(subject & q) / len(subject) - _tail_penalty(fact, query)
 
 
 def find_facts(kb, query: str, action: str | None = None, doc_id: str | None = None, min_score: float = 0.5,
@@ -43,7 +70,7 @@ def find_facts(kb, query: str, action: str | None = None, doc_id: str | None = N
             continue
         if not _action_ok(fact, action):
             continue
-        s = score_fact(fact, query)
+        s = score_fact(fact, query, action)
         if s >= min_score:
             scored.append((s, fact))
     scored.sort(key=lambda x: (-x[0], x[1].start))
