@@ -10,12 +10,9 @@ from kb.knowledge import KnowledgeBase
 from kb.settings import Settings
 
 
-def assistant_system(settings: Settings, kb: KnowledgeBase):
-    from assistant.core import Assistant
+def _turns_runner(bot):
+    """ask(turns) → (answer dict, latency ms of the last turn), one conversation per case."""
     from assistant.conversation import Conversation
-
-    bot = Assistant(settings)
-    bot.warm_up()
 
     def ask(turns: list[str]):
         conv = Conversation()
@@ -27,26 +24,22 @@ def assistant_system(settings: Settings, kb: KnowledgeBase):
         return answer.to_dict(), latency
 
     return ask
+
+
+def assistant_system(settings: Settings, kb: KnowledgeBase):
+    from assistant.core import Assistant
+
+    bot = Assistant(settings)
+    bot.warm_up()
+    return _turns_runner(bot)
 
 
 def llm_system(settings: Settings, kb: KnowledgeBase):
     if not settings.llm_configured:
         raise ConfigError("no llm", "没有配置大模型（LLM_BASE_URL / LLM_MODEL），无法评测 llm 系统。")
     from assistant.agent import AgentAssistant
-    from assistant.conversation import Conversation
 
-    bot = AgentAssistant(settings)
-
-    def ask(turns: list[str]):
-        conv = Conversation()
-        answer, latency = None, 0.0
-        for q in turns:
-            t0 = time.perf_counter()
-            answer = bot.ask(q, conv)
-            latency = (time.perf_counter() - t0) * 1000
-        return answer.to_dict(), latency
-
-    return ask
+    return _turns_runner(AgentAssistant(settings))
 
 
 def naive_rag_system(settings: Settings, kb: KnowledgeBase):

@@ -3,7 +3,6 @@ the five-year change, one indicator stated differently in two places, and values
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from kb.records import Citation, Figure, Table
@@ -80,9 +79,6 @@ def table_issues(kb, table: Table) -> list[Issue]:
                     "conflict", label,
                     f"{label}：正文写{f.raw}，表中为{change_cell.raw}。",
                     (row, fact_citation(kb, f)), (cell_figure(kb, table, change_cell), fact_figure(kb, f))))
-        if change_cell is not None and change_cell.unit == "%" and base_cell.unit != "%":
-            if abs(abs(change_cell.value) - abs(computed_pct.value)) > CHANGE_TOLERANCE:
-                pass  # already reported as change_mismatch (e.g. 氨氮 -9.7% vs 9.26%)
     return issues
 
 
@@ -160,11 +156,4 @@ def audit(kb, doc_id: str | None = None) -> ToolResult:
     return ToolResult(tuple(figures), dedupe(citations), {"issues": issues})
 
 
-def _indicator_filter(issues: list[Issue], indicator: str | None) -> list[Issue]:
-    if not indicator:
-        return issues
-    key = indicator_key(indicator)
-    return [i for i in issues if key and (key in indicator_key(i.indicator) or indicator_key(i.indicator) in key)]
-
-
-__all__ = ["Issue", "audit", "re"]
+__all__ = ["Issue", "audit", "conflicting_facts", "cross_document_issues"]
