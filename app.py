@@ -44,7 +44,8 @@ EXAMPLES = ("乌海市二氧化硫目标是多少", "哪个盟市氮氧化物降
 CONTEXT_CHARS = 240  # paragraph shown around a quote, each side at most
 FLAG_NOTES = {"missing_percent": "原文缺少“%”，按原文照录", "not_numeric": "原文不是数值", "empty": "原文为空"}
 # ingest stages → (label, share of the bar before, share after): parsing is most of the time, then embedding
-STAGES = {"parse": ("解析文件", 0.0, 0.5), "embed": ("计算向量", 0.5, 0.9), "index": ("写入索引", 0.9, 1.0)}
+STAGES = {"parse": ("解析文件", 0.0, 0.5), "embed": ("计算向量", 0.5, 0.85), "index": ("写入索引", 0.85, 0.95),
+          "load": ("加载新知识库", 0.95, 1.0)}
 EMBEDDERS = {"use": "Universal Sentence Encoder（离线多语言）", "hash": "哈希向量（测试用）", "none": "不用向量，仅关键词检索"}
 MD_SPECIAL = re.compile(r"([\\`*_~$<>\[\]#|])")
 
@@ -58,8 +59,12 @@ def settings_key(s: Settings) -> str:
 
 @st.cache_resource(show_spinner=False)
 def get_assistant(_settings: Settings, key: str) -> Assistant:
-    """One assistant per knowledge base and process; it warms up (jieba, embedder, Chroma) in the background
-    so the page shows at once, and questions wait for `assistant_ready` only if they come first."""
+    """One assistant per knowledge base and process, warmed (jieba, embedder, Chroma) in a background thread
+    so the page shows at once; a question waits for `assistant_ready` only if it comes first.
+
+    Questions wait for the whole warm-up, not just the lexical half: two threads opening the same generation's
+    Chroma collection at once can break dense search (KnowledgeBase._get_collection has no lock).
+    """
     bot = Assistant(_settings)
     ready = threading.Event()
 
@@ -336,12 +341,20 @@ class Job:
         return f"{self.kind}中（{label} {self.done}/{self.total}{item}），已用 {time.time() - self.started:.0f} 秒"
 
 
-def start_job(kind: str, names: list[str], work) -> None:
+def start_job(kind: str, names: list[str], work, bot: Assistant | None = None) -> None:
+    """Run work(progress) in a thread; then open the new generation in `bot`, so the next question is fast
+    and no two sessions race to open it."""
     job = Job(kind, names)
 
     def run() -> None:
         try:
             job.report = work(job.progress)
+            if bot is not None and getattr(job.report, "generation", None):
+                job.progress("load", 0, 1)
+                try:
+                    bot.warm_up()
+                except PolicyQAError as exc:
+                    logger.warning("new generation did not load: %s", exc)
         except PolicyQAError as exc:
             job.error = exc.user_message
         except Exception as exc:  # report, never crash the server thread silently
@@ -437,6 +450,7 @@ def page_kb(settings: Settings) -> None:
             try:
                 with st.spinner("正在删除……"):
                     admin.remove_documents(settings, chosen)
+                    get_assistant(settings, settings_key(settings)).warm_up()
                 st.session_state["kb_message"] = f"已删除：{'、'.join(names[d] for d in chosen)}"
             except PolicyQAError as exc:
                 st.session_state["kb_message"] = f"删除失败：{exc.user_message}"
@@ -444,7 +458,8 @@ def page_kb(settings: Settings) -> None:
     with right:
         st.caption("重建：用保存的原文件重新解析全部文档（解析规则更新后使用）；新知识库建好前旧的照常可用。")
         if st.button("重建知识库", key="rebuild", disabled=busy or not docs):
-            start_job("重建", [d["name"] for d in docs], lambda progress: admin.rebuild_all(settings, progress=progress))
+            start_job("重建", [d["name"] for d in docs], lambda progress: admin.rebuild_all(settings, progress=progress),
+                      get_assistant(settings, settings_key(settings)))
             st.rerun()
         if st.button("检查完整性", key="verify"):
             problems = admin.integrity_problems(settings)
@@ -455,7 +470,8 @@ def page_kb(settings: Settings) -> None:
 
 def upload_files(settings: Settings, files: list[tuple[str, bytes]]) -> None:
     """The upload handler: ingest (name, bytes) pairs in the background (also what the tests call)."""
-    start_job("导入", [name for name, _ in files], lambda progress: admin.add_files(settings, files, progress=progress))
+    start_job("导入", [name for name, _ in files], lambda progress: admin.add_files(settings, files, progress=progress),
+              get_assistant(settings, settings_key(settings)))
 
 
 # ---------- 数据 ----------

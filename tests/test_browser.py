@@ -24,7 +24,9 @@ RESULTS = ROOT / "results" / "app"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 START_TIMEOUT = 60
-COLD_START_LIMIT = 60.0  # seconds from `streamlit run` to an answer on the page (measured ~4 s on 2 cores)
+# seconds from `streamlit run` to an answer on the page, browser launch included: 8–12 s measured on a busy
+# 2-core machine; the bound only catches a start that rebuilds or re-reads far too much
+COLD_START_LIMIT = 30.0
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +118,8 @@ def test_question_answered_with_citation_in_the_browser(page, server):
     page.set_viewport_size({"width": 1400, "height": 2000})
     mark.scroll_into_view_if_needed()
     page.screenshot(path=str(RESULTS / "chat.png"))
-    (RESULTS / "cold_start.json").write_text(json.dumps({"seconds_to_first_answer": round(cold_start, 2)}))
+    (RESULTS / "cold_start.json").write_text(json.dumps(
+        {"seconds_to_first_answer": round(cold_start, 2), "embedder": "hash", "includes": "chromium launch"}))
     assert cold_start < COLD_START_LIMIT
 
 
