@@ -167,8 +167,40 @@ class Resolver:
         ent.unknown_periods = [p for p in ent.periods if p not in self.known_periods]
         ent.unknown_years = [y for y in ent.years if y not in self.known_years]
         self._unknowns(text, ent, taken)
+        self._near_misses(text, ent, taken)
         ent.doc_ids = self._documents_named(text, ent)
         return ent
+
+    def _near_misses(self, text: str, ent: Entities, taken) -> None:
+        """Misspelt names ("鄂尔多丝市", "二氧化流") get a "did you mean", never a guess."""
+        for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:市|盟|州|县|旗)", text):
+            word = m.group(0)
+            if any(a < m.end() and m.start() < b for a, b in taken) or word in self.generic_places:
+                continue
+            if self.in_corpus(word) or word in ent.unknown_places:
+                continue
+            close = difflib.get_close_matches(word, self.vocab.regions, n=2, cutoff=0.6)
+            if close:
+                ent.unknown_places.append(word)
+                ent.suggestions += [c for c in close if c not in ent.suggestions]
+        if ent.indicators:
+            return
+        best: tuple[float, str, str] | None = None
+        for name, target in self.indicator_aliases.items():
+            n = len(name)
+            if not 3 <= n <= 8 or not CJK.match(name) or sum(ch in text for ch in name) < n - 1:
+                continue  # a near miss shares all but one character with the name
+            for i in range(0, max(0, len(text) - n) + 1):
+                window = text[i:i + n]
+                if window == name or not CJK.fullmatch(window[0]) or self.in_corpus(window):
+                    continue
+                ratio = difflib.SequenceMatcher(None, window, name).ratio() + 0.01 * (window[0] == name[0])
+                if ratio >= 0.75 and (best is None or ratio > best[0]):
+                    label = re.sub(r"[（(][^）)]*[）)]", "", self.vocab.indicators.get(target, [target])[0])
+                    best = (ratio, window, label)
+        if best:
+            ent.unknown_terms.append(best[1])
+            ent.suggestions.append(best[2])
 
     def _documents_named(self, text: str, ent: Entities) -> set[str] | None:
         """Documents whose title carries every scope word the question uses (a province, a period)."""
@@ -215,15 +247,3 @@ class Resolver:
         jieba.setLogLevel(logging.WARNING)
 
         return [w for w, flag in pseg.cut(text) if flag == "ns" and len(w) >= 2]
-
-    def did_you_mean(self, text: str) -> list[str]:
-        """Region labels close to an unknown 2–6 character name ending like a region."""
-        out = []
-        for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:市|盟|州|县|旗)", text):
-            word = m.group(0)
-            if word in self.region_aliases or word in self.generic_places:
-                continue
-            for c in difflib.get_close_matches(word, list(self.region_aliases), n=1, cutoff=0.6):
-                if self.region_aliases[c] not in out:
-                    out.append(self.region_aliases[c])
-        return out

@@ -242,16 +242,14 @@ def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
     suggestions = tuple(ent.suggestions)
     if ent.unknown_places:
         lines.append(f"规划中没有{ '、'.join(ent.unknown_places)}的内容。")
-        if regions:
+        if regions and not suggestions:
             lines.append(f"本知识库覆盖的地区有：{regions}。")
-        if suggestions:
-            lines.append(f"您是否想问：{'、'.join(suggestions)}？")
     elif ent.unknown_periods:
         known = "、".join(f"“{p}”" for p in sorted(resolver.known_periods)) or "（无）"
         lines.append(f"知识库中的规划只涉及{known}时期，没有“{ent.unknown_periods[0]}”的目标或数据。")
     elif ent.unknown_terms:
         lines.append(f"规划中没有关于“{'、'.join(ent.unknown_terms)}”的指标或内容。")
-        if indicators:
+        if indicators and not suggestions:
             lines.append(f"可以查询的指标有：{indicators}。")
     elif ent.unknown_years:
         lines.append(f"规划中没有{'、'.join(ent.unknown_years)}年的数据。")
@@ -259,5 +257,7 @@ def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
         lines.append(reason or "规划中没有找到能回答这个问题的内容，因此不作推测。")
         if indicators:
             lines.append(f"可以查询的指标有：{indicators}。")
+    if suggestions:
+        lines.append(f"您是否想问：{'、'.join(suggestions)}？")
     return Answer("\n".join(lines), (), (), refused=True, intent="out_of_scope", suggestions=suggestions,
                   trace=(f"refuse: places={ent.unknown_places} periods={ent.unknown_periods} terms={ent.unknown_terms}",))

@@ -257,3 +257,15 @@ def test_a_year_the_plan_has_no_figure_for_is_refused(bot):
 def test_a_longer_subject_with_another_head_is_not_the_answer(bot):
     answer = bot.ask("全区能源消费总量是多少")
     assert "16820.3" in answer.text and "5%" not in answer.text.split("原文")[0]
+
+
+@pytest.mark.parametrize("question, suggestion", [
+    ("鄂尔多丝市二氧化硫目标", "鄂尔多斯市"),
+    ("包投市化学需氧量", "包头市"),
+    ("巴彦淖尔二氧化流目标", "二氧化硫"),
+])
+def test_misspelt_names_get_did_you_mean_not_a_guess(bot, question, suggestion):
+    answer = bot.ask(question)
+    assert answer.refused and not answer.figures
+    assert "您是否想问" in answer.text and suggestion in answer.text
+    assert any(suggestion in s for s in answer.suggestions)
