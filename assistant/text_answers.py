@@ -37,7 +37,8 @@ def question_action(text: str) -> str | None:
 
 def _fact_text(f) -> str:
     when = f"到{f.year}年，" if f.year and f.action not in ("基数",) and f.unit != "%" or (f.year and f.year >= "2011") else ""
-    return f"{when}{f.subject}：{f.action}{f.raw if not f.qualifier or f.qualifier in f.raw else f.qualifier + f.raw}"
+    prefix = "" if not f.qualifier or f.qualifier in f.raw or f.action.endswith(f.qualifier) else f.qualifier
+    return f"{when}{f.subject}：{f.action}{prefix}{f.raw}"
 
 
 UNIT_HINTS = [(re.compile(r"比重|比例|占比|率|百分之|百分比|幅度|降幅|增幅"), ("%",)),
@@ -159,36 +160,80 @@ def _strip_number(title: str) -> str:
 
 def _is_heading(sentence: str, section_path: str) -> bool:
     """A heading line repeats the section title (maybe with markdown #s); it is not an answer sentence."""
-    bare = _strip_number(sentence.lstrip("#").strip())
+    bare = _strip_number(sentence.lstrip("#").strip()).rstrip("。")
     return sentence.startswith("#") or bare == _strip_number(section_path.split(" › ")[-1] if section_path else "")
 
 
-def _title_match(path: str, qgrams: set[str]) -> float:
-    title = _strip_number(path.split(" › ")[-1]) if path else ""
-    return len(bigrams(title) & qgrams) / max(len(qgrams), 1)
+def _title_score(title: str, qgrams: set[str]) -> float:
+    """How well a section title answers the question: share of the question, or of the title, they have in common."""
+    shared = bigrams(_strip_number(title)) & qgrams
+    if len(shared) < 2:
+        return 0.0
+    return max(len(shared) / max(len(qgrams), 1), len(shared) / max(len(bigrams(_strip_number(title))), 1))
+
+
+def _anchor(hits, qgrams: set[str]) -> tuple[float, str, str]:
+    """(score, doc_id, section path) of the section — at any depth — whose title best answers the question."""
+    best = (0.0, "", "")
+    for hit in hits[:5]:
+        parts = hit.chunk.section_path.split(" › ") if hit.chunk.section_path else []
+        for depth in range(1, len(parts) + 1):
+            score = _title_score(parts[depth - 1], qgrams) + 0.01 * depth
+            if score > best[0]:
+                best = (score, hit.chunk.doc_id, " › ".join(parts[:depth]))
+    return best
+
+
+def _section_sentences(kb, doc_id: str, path: str):
+    """(offset, sentence, chunk) of every non-heading sentence under a section, in document order."""
+    text = kb.text_of(doc_id)
+    chunks = sorted((c for c in kb.chunks if c.doc_id == doc_id and c.kind != "table"
+                     and (c.section_path == path or c.section_path.startswith(path + " › "))), key=lambda c: c.start)
+    for chunk in chunks:
+        for s, sentence in _sentences(text, chunk.start, chunk.end):
+            if not _is_heading(sentence, chunk.section_path):
+                yield s, sentence, chunk
+
+
+def _whole_lines(kb, picked):
+    """A short lead sentence ("绿色照明工程。") brings the rest of its line: the line is one item."""
+    out = {(s, sentence): (score, chunk) for score, s, sentence, chunk in picked}
+    for score, s, sentence, chunk in picked:
+        if len(sentence) > 20:
+            continue
+        text = kb.text_of(chunk.doc_id)
+        line_end = text.find("\n", s)
+        line_end = len(text) if line_end < 0 else min(line_end, chunk.end)
+        for s2, sentence2 in _sentences(text, s, line_end):
+            out.setdefault((s2, sentence2), (score, chunk))
+    return [(score, s, sentence, chunk) for (s, sentence), (score, chunk) in out.items()]
 
 
 def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str | None = None) -> Answer:
     """Extractive: the best sentences of the best sections, each quoted and cited; nothing is written anew.
 
     When a section's own title answers the question ("如何控制农牧业面源污染" → "控制农牧业面源污染"),
-    the whole section is the answer; otherwise the sentences that share most of the question's words.
+    that section is the answer (a section with many parts is answered part by part); otherwise the sentences
+    that share most of the question's words.
     """
     query = content(ent.text)
     qgrams = bigrams(query)
     if not hits or not qgrams:
         raise NotInKnowledgeBase("no passage", "规划中没有找到相关内容。")
-    anchor = max(hits[:5], key=lambda h: _title_match(h.chunk.section_path, qgrams))
+    score, doc_id, path = _anchor(hits, qgrams)
     scored: list[tuple[float, int, str, object]] = []
-    if _title_match(anchor.chunk.section_path, qgrams) >= 0.5:
-        section = anchor.chunk.section_path
-        chunks = sorted((c for c in kb.chunks if c.doc_id == anchor.chunk.doc_id and c.section_path == section),
-                        key=lambda c: c.start)
-        text = kb.text_of(anchor.chunk.doc_id)
-        for chunk in chunks:
-            for s, sentence in _sentences(text, chunk.start, chunk.end):
-                if not _is_heading(sentence, section):
-                    scored.append((1.0, s, sentence, chunk))
+    if score >= 0.5:
+        sentences = list(_section_sentences(kb, doc_id, path))
+        children = list(dict.fromkeys(c.section_path for _, _, c in sentences if c.section_path != path))
+        if len(sentences) > MAX_PASSAGE_SENTENCES and len(children) > 1:
+            # A section of many parts ("专栏三：重点节能工程"): each part with its first sentence.
+            firsts = {}
+            for s, sentence, chunk in sentences:
+                firsts.setdefault(chunk.section_path, (s, sentence, chunk))
+            scored = [(1.0, s, sentence, chunk) for s, sentence, chunk in firsts.values()]
+        else:
+            scored = [(1.0, s, sentence, chunk) for s, sentence, chunk in sentences]
+        limit = max(MAX_PASSAGE_SENTENCES, len(scored)) if len(children) > 1 else MAX_PASSAGE_SENTENCES
     else:
         for rank, hit in enumerate(hits[:4]):
             chunk = hit.chunk
@@ -200,12 +245,15 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
                 scored.append((overlap - 0.05 * rank, s, sentence, chunk))
         best = max((x[0] for x in scored), default=0.0)
         scored = [x for x in scored if x[0] >= max(0.3, 0.6 * best)]
+        scored.sort(key=lambda x: -x[0])
+        scored = _whole_lines(kb, scored[:MAX_PASSAGE_SENTENCES])
+        limit = MAX_PASSAGE_SENTENCES
     if must_contain:
         scored = [x for x in scored if must_contain in x[2]]
     if not scored:
         raise NotInKnowledgeBase("no matching sentence", "规划中没有找到与问题直接相关的内容。")
     scored.sort(key=lambda x: -x[0])
-    chosen = sorted(scored[:MAX_PASSAGE_SENTENCES], key=lambda x: (x[3].doc_id, x[1]))
+    chosen = sorted({(x[1], x[2]): x for x in scored[:limit]}.values(), key=lambda x: (x[3].doc_id, x[1]))
     lines, citations, current = [], [], None
     for _, s, sentence, chunk in chosen:
         section = chunk.section_path

@@ -57,7 +57,7 @@ def _clause_bounds(sentence: str, start: int, end: int, splitter=CLAUSE_SPLIT) -
 
 def _clean_subject(text: str) -> str:
     text = text.replace(MASK, "")
-    if re.match(r"^比", text) or re.search(r"\d(?:%|万|吨)", text):
+    if re.match(r"^比", text) or re.search(r"\d(?:\.\d+)?(?:%|万[^，,、]{0,3}|吨)[和、及与]?$", text):
         return ""  # "比2010年的92.1万吨下降6.7%": the subject is the sentence's, not "比…"
     text = text.strip(" ，,、的")
     text = SUBJECT_NOISE.sub("", text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 
 from kb.errors import NotInKnowledgeBase, ToolError
 from kb.records import Fact
@@ -37,15 +36,13 @@ def _grams(text: str) -> set[str]:
 
 
 def _tail_penalty(fact: Fact, query: str) -> float:
-    """The question's phrase inside a longer subject with another head ("能源消费总量" in "…消费总量比重")."""
-    subject = re.sub(r"[（(][^）)]*[）)]", "", fact.subject)
-    match = SequenceMatcher(None, subject, query, autojunk=False).find_longest_match(0, len(subject), 0, len(query))
-    if match.size < 2:
+    """The asked phrase inside a longer subject with another head ("能源消费总量" in "…消费总量比重"): a Chinese
+    noun phrase ends in its head, so the subject's last word must be asked for too."""
+    subject = re.sub(r"[^\u4e00-\u9fffA-Za-z]+", "", re.sub(r"[（(][^）)]*[）)]", "", fact.subject))
+    q = _grams(query)
+    if len(subject) < 3 or len(_grams(subject) & q) < 2:
         return 0.0
-    tail = subject[match.a + match.size:].lstrip("的")
-    if len(tail) >= 2 and not bigrams(tail) <= bigrams(query):
-        return 0.4
-    return 0.0
+    return 0.0 if _grams(subject[-2:]) <= q else 0.4
 
 
 def score_fact(fact: Fact, query: str, action: str | None = None) -> float:
