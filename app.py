@@ -59,18 +59,16 @@ def settings_key(s: Settings) -> str:
 
 @st.cache_resource(show_spinner=False)
 def get_assistant(_settings: Settings, key: str) -> Assistant:
-    """One assistant per knowledge base and process, warmed (jieba, embedder, Chroma) in a background thread
-    so the page shows at once; a question waits for `assistant_ready` only if it comes first.
-
-    Questions wait for the whole warm-up, not just the lexical half: two threads opening the same generation's
-    Chroma collection at once can break dense search (KnowledgeBase._get_collection has no lock).
+    """One assistant per knowledge base and process, warmed in a background thread so the page shows at once;
+    a question waits for `assistant_ready` only if it comes first. Only the knowledge base and jieba are waited
+    for: the embedder and Chroma (needed by passage questions alone) keep loading behind the first answers.
     """
     bot = Assistant(_settings)
     ready = threading.Event()
 
     def warm() -> None:
         try:
-            bot.warm_up()
+            bot.warm_up(dense_in_background=True)
         except Exception as exc:  # e.g. no knowledge base yet: the first question reports it properly
             logger.warning("warm-up failed: %s", exc)
         finally:

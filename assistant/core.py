@@ -53,11 +53,18 @@ class Assistant:
                 self._audit = {}
             return self._kb, self._resolver, self._audit
 
-    def warm_up(self) -> None:
-        """Load jieba, the embedder and Chroma now, so the first question is as fast as the rest."""
+    def warm_up(self, dense_in_background: bool = False) -> None:
+        """Load the knowledge base, jieba, the embedder and Chroma now, so the first question is as fast as the rest.
+
+        Table and fact answers need only the first part; with `dense_in_background` the embedder and Chroma
+        (a few seconds) load on a thread while those answers are already served.
+        """
         kb, resolver, _ = self._state()
         resolver.resolve("预热")
-        kb.search("预热", k=1)
+        if dense_in_background:
+            threading.Thread(target=kb.search, args=("预热",), kwargs={"k": 1}, daemon=True).start()
+        else:
+            kb.search("预热", k=1)
 
     # ----- answering -----
     def ask(self, question: str, conversation: Conversation | None = None) -> Answer:

@@ -46,6 +46,7 @@ class KnowledgeBase:
         self._bm25 = None
         self._collection = None
         self._lock = threading.Lock()
+        self._collection_lock = threading.Lock()
         self._build_bm25()
 
     @classmethod
@@ -79,14 +80,16 @@ class KnowledgeBase:
 
     # ----- dense -----
     def _get_collection(self):
-        if self._collection is None:
-            embedder = get_embedder(self.embedder_setting)
-            client = chroma_client(self.settings, self.gen_dir)
-            self._collection = client.get_collection(
-                collection_name(self.settings, self.generation),
-                embedding_function=make_chroma_ef(embedder, self.embedder_setting),
-            )
-        return self._collection
+        # Two first questions at once must not open Chroma twice (its client is not safe to build concurrently).
+        with self._collection_lock:
+            if self._collection is None:
+                embedder = get_embedder(self.embedder_setting)
+                client = chroma_client(self.settings, self.gen_dir)
+                self._collection = client.get_collection(
+                    collection_name(self.settings, self.generation),
+                    embedding_function=make_chroma_ef(embedder, self.embedder_setting),
+                )
+            return self._collection
 
     def dense_ranking(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[str]:
         try:
