@@ -14,9 +14,9 @@ import io
 import random
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PLAN = ROOT / "data" / "sample" / "内蒙古自治区十二五节能减排规划.txt"
@@ -83,7 +83,7 @@ def _real_docx(rng: random.Random) -> bytes:
 
 
 def _zip_bomb(rng: random.Random) -> bytes:
-    """A small zip (≈250 KB) that claims and holds >200 MB: word/document.xml of zeros, plus a real [Content_Types]."""
+    """A small zip (≈250 KB) that claims and holds >200 MB: word/document.xml of zeros."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr(_member("[Content_Types].xml"), '<?xml version="1.0"?><Types/>')
@@ -120,7 +120,8 @@ def _small_bomb() -> bytes:
 
 def _big_text(rng: random.Random) -> bytes:
     plan = _plan_text().encode("utf-8")
-    return (plan * (BIG_TEXT_BYTES // len(plan) + 1))[:BIG_TEXT_BYTES].decode("utf-8", "ignore").encode("utf-8")
+    data = (plan * (BIG_TEXT_BYTES // len(plan) + 1))[:BIG_TEXT_BYTES]
+    return data.decode("utf-8", "ignore").encode("utf-8")  # no half character at the cut
 
 
 def _one_line(rng: random.Random) -> bytes:
@@ -169,7 +170,8 @@ def _ragged_md(rng: random.Random) -> bytes:
     rows = ["| 地区 | 单位GDP能耗降低 | 二氧化硫排放量降低 | 氨氮排放量降低 |", "|---|---|---|---|"]
     for region in ("呼和浩特市", "包头市", "乌海市", "赤峰市", "通辽市", "鄂尔多斯市"):
         n = rng.randint(0, 7)
-        rows.append("| " + " | ".join([region] + [f"{rng.randint(1, 20)}.{rng.randint(0, 9)}%" for _ in range(n)]) + " |")
+        values = [f"{rng.randint(1, 20)}.{rng.randint(0, 9)}%" for _ in range(n)]
+        rows.append("| " + " | ".join([region] + values) + " |")
     rows += ["| | |", "|", "||||||||||", "| 只有一格"]
     return ("# 专栏表格（行长短不一）\n\n专栏一 各盟市目标\n\n" + "\n".join(rows) + "\n\n正文在表后继续。\n").encode("utf-8")
 
@@ -214,15 +216,16 @@ def _random_bytes(n: int) -> Callable[[random.Random], bytes]:
 
 def _control_chars(rng: random.Random) -> bytes:
     text = "\n".join(_plan_paragraphs()[:5])
-    noisy = "".join(ch + (chr(rng.choice([0x07, 0x1b, 0x7f, 0x200b, 0x202e, 0xfeff])) if rng.random() < 0.2 else "")
-                    for ch in text)
+    marks = [0x07, 0x1b, 0x7f, 0x200b, 0x202e, 0xfeff]
+    noisy = "".join(ch + (chr(rng.choice(marks)) if rng.random() < 0.2 else "") for ch in text)
     return noisy.encode("utf-8")
 
 
 CASES: tuple[Case, ...] = (
     Case("empty.txt", "reject", "0 bytes", lambda rng: b""),
     Case("empty.docx", "reject", "0 bytes named .docx", lambda rng: b""),
-    Case("whitespace.md", "reject", "spaces, tabs, newlines, full-width spaces", lambda rng: " \t\n\r\n　\n".encode()),
+    Case("whitespace.md", "reject", "spaces, tabs, newlines, full-width spaces",
+         lambda rng: " \t\n\r\n　\n".encode()),
     Case("random.docx", "reject", "64 KB random bytes named .docx", _random_bytes(64 * 1024)),
     Case("random.pdf", "reject", "64 KB random bytes named .pdf", _random_bytes(64 * 1024)),
     Case("random.txt", "either", "64 KB random bytes named .txt", _random_bytes(64 * 1024)),
@@ -236,18 +239,21 @@ CASES: tuple[Case, ...] = (
     Case("docx_named.txt", "parse", "a real .docx named .txt (type by content)", _real_docx),
     Case("big_50mb.txt", "either", "50 MB of plan text", _big_text, large=True),
     Case("one_line_1mb.txt", "parse", "1 MB on one line", _one_line),
-    Case("one_line_no_punct.txt", "parse", "1 MB of hanzi without any punctuation or newline", _one_line_no_punct,
-         large=True),
+    Case("one_line_no_punct.txt", "parse", "1 MB of hanzi without any punctuation or newline",
+         _one_line_no_punct, large=True),
     Case("gb18030.txt", "parse", "the plan in GB18030", lambda rng: _plan_text().encode("gb18030")),
-    Case("utf16_nobom.txt", "parse", "the plan in UTF-16-LE without a BOM", lambda rng: _plan_text().encode("utf-16-le")),
+    Case("utf16_nobom.txt", "parse", "the plan in UTF-16-LE without a BOM",
+         lambda rng: _plan_text().encode("utf-16-le")),
     Case("mixed_utf8_gb18030.txt", "either", "first half UTF-8, second half GB18030", _mixed_encoding),
     Case("mojibake.txt", "either", "UTF-8 read as Latin-1 and saved again", _latin1_mojibake),
-    Case("control_chars.txt", "parse", "plan prose with BEL, ESC, DEL, zero-width and RTL marks", _control_chars),
+    Case("control_chars.txt", "parse", "plan prose with BEL, ESC, DEL, zero-width and RTL marks",
+         _control_chars),
     Case("nul_bytes.txt", "reject", "ASCII text with NUL bytes every other byte (odd length)",
          lambda rng: b"\0".join(bytes([c]) for c in b"abc" * 1000) + b"\0x"),
     Case("deep_headings.txt", "parse", f"headings nested {HEADING_DEPTH} levels", _deep_headings_txt),
     Case("circled_items.txt", "parse", "list items numbered ①②", _circled_items),
-    Case("deep_headings.md", "parse", f"markdown headings # to {'#' * 6}… ({HEADING_DEPTH} levels)", _deep_headings_md),
+    Case("deep_headings.md", "parse", f"markdown headings # to {'#' * 6} and past ({HEADING_DEPTH} levels)",
+         _deep_headings_md),
     Case("deep_nesting.html", "either", "5,000 nested <div>s", _deep_html),
     Case("ragged_table.md", "parse", "a pipe table whose rows have 1 to 8 cells", _ragged_md),
     Case("ragged_cells.txt", "parse", "a one-cell-per-line 专栏 with rows of 1 to 6 cells", _ragged_cells_txt),
@@ -264,13 +270,14 @@ def _zip_of(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def make_corpus(out_dir: Path, small: bool = False, seed: int = SEED) -> list[Path]:
-    """Write every case (without the large ones when ``small``) into out_dir; returns the paths."""
+def make_corpus(out_dir: Path, small: bool = False, seed: int = SEED,
+                only: set[str] | None = None) -> list[Path]:
+    """Write every case (without the large ones when ``small``; just ``only`` when given) into out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, case in enumerate(CASES):
-        if small and case.large:
+        if (small and case.large) or (only is not None and case.name not in only):
             continue
         path = out_dir / case.name
         path.write_bytes(case.make(random.Random(seed + i)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CI_SECONDS = 4.0
+CI_SECONDS = 3.0
 
 
 def test_plan_versions_differ_in_exactly_one_cell(rel):

@@ -47,7 +47,8 @@ def test_instructions_in_documents_never_change_the_figure(instructions_kb, ques
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["instruction_in_second_doc", "instruction_inside_plan", "fake_box_row_in_footnote"])
+@pytest.mark.parametrize("name", ["instruction_in_second_doc", "instruction_inside_plan",
+                                  "fake_box_row_in_footnote"])
 def test_each_injection_alone_leaves_the_answer_as_it_was(rel, built_kb_dir, tmp_path, name):
     files, expect = CASES[name]
     settings = _kb_with(rel, built_kb_dir, tmp_path / "kb", files)

@@ -1,5 +1,5 @@
-"""Nothing on the answer path or the ingest path reaches for the network: with every non-loopback connection and
-name lookup refused (the stdlib socket layer patched), an ingest and a round of questions still work."""
+"""Nothing on the answer path or the ingest path reaches for the network: with every non-loopback connection
+and name lookup refused (the stdlib socket layer patched), an ingest and a round of questions still work."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def _loopback(host) -> bool:
 def no_network(monkeypatch):
     """Refuse and record every attempt to leave the machine."""
     attempts: list[str] = []
-    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
 
     def guard(sock, address):
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):

@@ -1,5 +1,6 @@
-"""Property tests on the normalizer and the parser: whatever text or bytes come in, only IngestError subclasses
-come out, every chunk is its exact span of the document text, and every quote is a substring of it."""
+"""Property tests on the normalizer and the parser: whatever text or bytes come in, only IngestError
+subclasses come out, every chunk is its exact span of the document text, and every quote is a substring
+of it."""
 
 from __future__ import annotations
 
@@ -74,12 +75,13 @@ def test_parse_in_other_encodings_raises_only_ingest_errors(text, encoding):
     _check_parse("计划.txt", text.encode(encoding, errors="replace"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ingest/structure.py cn_to_int calls int('①') ('①'.isdigit() is True): "
-                   "a line starting with a circled number raises ValueError, not an IngestError")
+@pytest.mark.xfail(strict=True, reason="BUG: ingest/structure.py cn_to_int calls int('①') "
+                   "('①'.isdigit() is True): a line starting with a circled number raises ValueError, "
+                   "not an IngestError")
 @FAST
 @given(text=plan_text, circled=st.sampled_from("①②③⑩⑳"))
 def test_parse_with_circled_numbers_raises_only_ingest_errors(text, circled):
-    _check_parse("计划.txt", f"规划\n\n{circled}{text}\n".encode("utf-8"))
+    _check_parse("计划.txt", f"规划\n\n{circled}{text}\n".encode())
 
 
 @pytest.mark.slow

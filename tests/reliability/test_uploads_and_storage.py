@@ -22,6 +22,7 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
 HTML = b"<!DOCTYPE html><html><body><p>\xe8\xa7\x84\xe5\x88\x92</p></body></html>"
 PICKLE_HEADS = tuple(bytes([0x80, proto]) for proto in range(2, 6))
 SOURCE_DIRS = ("kb", "ingest", "tools", "assistant", "api")
+PICKLE_IMPORT = r"^\s*(?:import|from)\s+(?:pickle|cPickle|dill|joblib|cloudpickle)\b"
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -81,8 +82,9 @@ def test_hostile_upload_names_are_stored_only_inside_the_kb_folder(kb_settings, 
     watched = [tmp_path, Path("/etc"), Path("/tmp")]
     before = {w: _tree(w) if w == tmp_path else {n: os.stat(w / n).st_mtime_ns for n in ("passwd", "hosts")
                                                   if (w / n).exists()} for w in watched}
-    files = [(name, plan + f"\n<!-- {i} -->\n".encode()) for i, name in enumerate(
-        ["../../etc/passwd", "../../../../tmp/evil.md", "/etc/hosts", "..\\..\\evil.md", "uploads/../../CURRENT"])]
+    names = ["../../etc/passwd", "../../../../tmp/evil.md", "/etc/hosts", "..\\..\\evil.md",
+             "uploads/../../CURRENT"]
+    files = [(name, plan + f"\n<!-- {i} -->\n".encode()) for i, name in enumerate(names)]
     report = ingest_files(kb_settings, files)
     assert not report.failed, report.summary()
     kb_dir = kb_settings.kb_dir.resolve()
@@ -113,7 +115,7 @@ def test_our_code_never_unpickles():
     for folder in SOURCE_DIRS:
         for path in (ROOT / folder).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
-            if re.search(r"^\s*(?:import|from)\s+(?:pickle|cPickle|dill|joblib|cloudpickle)\b", source, re.M):
+            if re.search(PICKLE_IMPORT, source, re.MULTILINE):
                 offenders.append(f"{path.name}: imports a pickle library")
             for call in re.findall(r"np\.load\([^)]*\)", source):
                 if "allow_pickle=False" not in call:
@@ -135,9 +137,11 @@ def test_api_requires_its_token_when_one_is_set(built_kb_dir):
     body = {"question": "乌海市二氧化硫排放量降低目标是多少？"}
     assert client.post("/api/ask", json=body).status_code == 401
     assert client.post("/api/ask", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.post("/api/ask", json=body, headers={"Authorization": "Basic czNjcmV0LXRva2Vu"}).status_code == 401
+    basic = {"Authorization": "Basic czNjcmV0LXRva2Vu"}  # the right secret, the wrong scheme
+    assert client.post("/api/ask", json=body, headers=basic).status_code == 401
     assert client.get("/api/documents").status_code == 401
-    assert client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]}).status_code == 401
+    chat = {"messages": [{"role": "user", "content": "乌海市二氧化硫目标"}]}
+    assert client.post("/v1/chat/completions", json=chat).status_code == 401
     ok = client.post("/api/ask", json=body, headers={"Authorization": "Bearer s3cret-token"})
     assert ok.status_code == 200 and "8.5%" in ok.json()["text"]
     assert client.get("/health").status_code == 200  # health needs no token

@@ -1,6 +1,7 @@
-"""Real write failures, not mocks: a file-size limit (RLIMIT_FSIZE, as a full disk makes writes fail), read-only
-folders (as root: without CAP_DAC_OVERRIDE, since chmod alone stops nothing), a file where the KB folder should
-be. Each ingest ends in one Chinese error line; the old index stays live, healthy and answering as before."""
+"""Real write failures, not mocks: a file-size limit (RLIMIT_FSIZE: writes fail as on a full disk), read-only
+folders (as root: without CAP_DAC_OVERRIDE, since chmod alone stops nothing), a file where the KB folder
+should be. Each ingest ends in one Chinese error line; the old index stays live, healthy and answering as
+before."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def test_full_disk_keeps_the_old_index_live_and_answering(full_disk):
     assert full_disk["recovered"], full_disk["problems"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: kb/store.py _unwritable shows type(exc).__name__ when an OSError has "
-                   "no errno; numpy's short write on a full disk ('33024 requested and 24544 written') reaches "
-                   "the user as '（OSError）' instead of a Chinese reason")
+@pytest.mark.xfail(strict=True, reason="BUG: kb/store.py _unwritable shows type(exc).__name__ when an "
+                   "OSError has no errno; numpy's short write on a full disk ('33024 requested and 24544 "
+                   "written') reaches the user as '（OSError）' instead of a Chinese reason")
 def test_full_disk_error_names_the_reason_in_chinese(full_disk):
     assert "OSError" not in full_disk["message"], full_disk["message"]
 
