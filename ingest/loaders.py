@@ -315,8 +315,15 @@ def _emit_inline(buffer: list[str], out: list[str]) -> None:
             out += [line.strip(), ""]
 
 
-def _walk_html(node, out: list[str]) -> None:
+MAX_HTML_DEPTH = 150  # deeper nesting is read as plain text, never recursed into (no RecursionError)
+
+
+def _walk_html(node, out: list[str], depth: int = 0) -> None:
     from bs4 import Comment, NavigableString, Tag
+
+    if depth > MAX_HTML_DEPTH:
+        out += ["", node.get_text("\n").strip(), ""]
+        return
 
     buffer: list[str] = []  # inline text (strings, <b>, <span>…) between block elements
     for child in node.children:
@@ -337,13 +344,13 @@ def _walk_html(node, out: list[str]) -> None:
             if title:
                 out += ["", "#" * int(name[1]) + " " + title, ""]
         elif name == "table":
-            _html_table(child, out)
+            _html_table(child, out, depth + 1)
         else:
-            _walk_html(child, out)
+            _walk_html(child, out, depth + 1)
     _emit_inline(buffer, out)
 
 
-def _html_table(table, out: list[str]) -> None:
+def _html_table(table, out: list[str], depth: int = 0) -> None:
     caption = table.find("caption")
     if caption is not None and _inline_text(caption).strip():
         out += ["", _inline_text(caption).replace(LINE_BREAK, "").strip(), ""]
@@ -352,7 +359,7 @@ def _html_table(table, out: list[str]) -> None:
     if table.find("table") is not None or all(len(_own_cells(tr)) <= 1 for tr in rows):
         for tr in rows:
             for td in _own_cells(tr):
-                _walk_html(td, out)
+                _walk_html(td, out, depth + 1)
         return
     out += ["", render_table(html_table_rows(table)), ""]
 

@@ -33,10 +33,10 @@ BOX_ORDER = 5.5  # a 专栏 box sits below markdown headings and is closed by an
 
 
 def cn_to_int(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if len(text) == 1 and text in CIRCLED:
+    if len(text) == 1 and text in CIRCLED:  # before isdigit(): '①'.isdigit() is True but int('①') fails
         return CIRCLED.index(text) + 1
+    if text.isascii() and text.isdigit():
+        return int(text)
     total, current = 0, 0
     for ch in text:
         if ch in CN_DIGITS:

@@ -90,7 +90,8 @@ OS_REASONS = {
 
 
 def _unwritable(path: Path, exc: OSError) -> StoreError:
-    reason = OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
+    # numpy's short write on a full disk is an OSError with no errno: it is still a full disk to the user.
+    reason = OS_REASONS.get(exc.errno, exc.strerror or "写入未完成，可能是磁盘已满")
     return StoreError(f"cannot write {path}: {exc}",
                       f"无法写入知识库目录 {path}（{reason}），知识库保持原样；请检查路径、磁盘空间和写权限。")
 
@@ -296,8 +297,11 @@ def _write_chroma(settings, gen, gen_dir, chunks, matrix, embedder, progress) ->
 
 def _prune(settings: Settings, live: str) -> None:
     gens_dir = settings.kb_dir / "gens"
+    # Only finished generations (with a manifest) count as keepers; a half-written one left by a killed
+    # ingest is garbage. Writers hold the lock here, so no unfinished generation is still being written.
     gens = sorted(p.name for p in gens_dir.iterdir() if p.is_dir())
-    keep = set(gens[-KEEP_GENERATIONS:]) | {live}
+    finished = [g for g in gens if (gens_dir / g / "manifest.json").exists()]
+    keep = set(finished[-KEEP_GENERATIONS:]) | {live}
     for name in gens:
         if name in keep:
             continue

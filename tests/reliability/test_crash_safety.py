@@ -22,9 +22,6 @@ def test_kills_at_random_moments_never_damage_the_kb(rel, built_kb_dir, tmp_path
     assert result["phases"]["during_write"] >= 10
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: kb/store.py _prune keeps the newest KEEP_GENERATIONS folders "
-                   "by name, counting a half-written generation (no manifest.json) left by a killed ingest; "
-                   "the next successful write then deletes the previous good generation, keeps the garbage")
 def test_the_next_ingest_clears_a_killed_ingests_half_generation(rel, built_kb_dir, tmp_path):
     from assistant.admin import add_files
 

@@ -75,9 +75,6 @@ def test_parse_in_other_encodings_raises_only_ingest_errors(text, encoding):
     _check_parse("计划.txt", text.encode(encoding, errors="replace"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ingest/structure.py cn_to_int calls int('①') "
-                   "('①'.isdigit() is True): a line starting with a circled number raises ValueError, "
-                   "not an IngestError")
 @FAST
 @given(text=plan_text, circled=st.sampled_from("①②③⑩⑳"))
 def test_parse_with_circled_numbers_raises_only_ingest_errors(text, circled):

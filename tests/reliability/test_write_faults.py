@@ -25,9 +25,6 @@ def test_full_disk_keeps_the_old_index_live_and_answering(full_disk):
     assert full_disk["recovered"], full_disk["problems"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: kb/store.py _unwritable shows type(exc).__name__ when an "
-                   "OSError has no errno; numpy's short write on a full disk ('33024 requested and 24544 "
-                   "written') reaches the user as '（OSError）' instead of a Chinese reason")
 def test_full_disk_error_names_the_reason_in_chinese(full_disk):
     assert "OSError" not in full_disk["message"], full_disk["message"]
 
