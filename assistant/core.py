@@ -18,6 +18,7 @@ from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation
 from kb.settings import Settings, load_settings
+from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
 from tools.base import cn_int
 
@@ -139,10 +140,11 @@ class Assistant:
     def _per_document(self, kb, ent, intent, resolver, audit_cache, fact_action, prev) -> Answer:
         """Region-wise questions over several plans: one answer per plan that has the indicator, the plan named."""
         answers = []
+        with_tables = {t.doc_id for t in kb.tables if is_region_table(t)}
         for doc in kb.docs:
-            view = kb.subset({doc["doc_id"]})
-            if not any(t for t in view.tables):
+            if doc["doc_id"] not in with_tables:
                 continue
+            view = kb.subset({doc["doc_id"]})
             answer = self._dispatch_one(view, ent, intent, resolver, audit_cache, fact_action, prev)
             if not answer.refused:
                 answers.append((doc, answer))
@@ -150,9 +152,9 @@ class Assistant:
             return tx.refusal(kb, ent, resolver, "各规划的表格中都没有找到这个指标。")
         if len(answers) == 1:
             doc, answer = answers[0]
-            return replace(answer, text=f"《{doc['name']}》{answer.text}")
+            return replace(answer, text=f"《{kb.doc_label(doc['doc_id'])}》{answer.text}")
         shown = answers[:MAX_DOCUMENTS_SHOWN]
-        text = "\n".join(f"《{doc['name']}》{a.text}" for doc, a in shown)
+        text = "\n".join(f"《{kb.doc_label(doc['doc_id'])}》{a.text}" for doc, a in shown)
         if len(answers) > len(shown):
             text += (f"\n另有{cn_int(len(answers) - len(shown))}个规划也有该指标；"
                      "请在问题中指明规划（如省份、时期）以缩小范围。")
@@ -219,7 +221,7 @@ class Assistant:
         if missing:
             ent.unknown_terms = missing
             raise NotInKnowledgeBase(f"terms not in plan: {missing}", f"规划中没有提到“{'、'.join(missing)}”。")
-        hits = kb.search(ent.text, k=5)
+        hits = kb.search(re.sub(r"《[^》]{1,80}》", "", ent.text), k=5)
         hits = [h for h in hits if h.lexical > 0]
         # A number asked for a year: only passages of that year may answer ("2015年能源消费总量" ≠ 2010's).
         year = ent.years[0] if ent.years and intent.kind != "narrative" and ASKS_NUMBER.search(ent.text) else None

@@ -17,6 +17,7 @@ logging.getLogger("jieba").setLevel(logging.WARNING)
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
 PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<=[“\"])十五(?=[”\"])|十五(?=期间|时期|规划|计划|末)")
+TITLE_MARKS = re.compile(r"《[^》]{1,80}》")
 FILLER = ("占一次能源消费总量", "占能源消费总量", "地级及以上城市", "消费", "总量", "平均")
 ASCII_TERM = re.compile(r"[A-Za-z][A-Za-z0-9.\-₂]*")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -72,12 +73,15 @@ class Resolver:
         self.vocab = Vocabulary.from_tables(tables)
         self.corpus = "\n".join(texts.values())
         # What names a document: its file name and its first lines (the plan's title).
+        self.doc_names = {d: Path(n).stem for d, n in (doc_names or {}).items()}
         self.doc_heads = {doc_id: f"{(doc_names or {}).get(doc_id, '')}\n{_title_line(text)}" for doc_id, text in texts.items()}
         self.corpus_lower = self.corpus.lower()
         self.generic_places = set(data.get("generic_places", []))
         self.scope_words = sorted(data.get("scope_words", []), key=len, reverse=True)
         self.known_periods = set(PERIOD.findall(self.corpus))
         self.known_years = set(YEAR.findall(self.corpus))
+        self.doc_periods = {d: set(PERIOD.findall(t)) for d, t in texts.items()}
+        self.doc_years = {d: set(YEAR.findall(t)) for d, t in texts.items()}
         self.region_aliases: dict[str, str] = {}
         for label in self.vocab.regions:
             for alias in {label, region_short(label)}:
@@ -151,24 +155,33 @@ class Resolver:
     def resolve(self, question: str) -> Entities:
         text = clean_question(question)
         ent = Entities(text=text)
+        # A document named in 《…》 is a name that scopes the question: its words (吉林省, 十二五, _gb) are
+        # neither entities nor unknowns. Same length, so offsets still point into `text`.
+        plain = TITLE_MARKS.sub(lambda m: "　" * len(m.group(0)), text)
         taken: list[tuple[int, int]] = []
-        for _, alias in self._find(text, self._region_sorted, taken):
+        for _, alias in self._find(plain, self._region_sorted, taken):
             label = self.region_aliases[alias]
             if label not in ent.regions:
                 ent.regions.append(label)
-        for _, alias in self._find(text, self._indicator_sorted, taken):
+        for _, alias in self._find(plain, self._indicator_sorted, taken):
             key = self.indicator_aliases[alias]
             if key not in ent.indicators:
                 ent.indicators.append(key)
-        ent.overall = any(w in text for w in self.scope_words)
+        ent.overall = any(w in plain for w in self.scope_words)
         ent.spans = list(taken)
-        ent.years = YEAR.findall(text)
-        ent.periods = PERIOD.findall(text)
+        ent.years = YEAR.findall(plain)
+        ent.periods = PERIOD.findall(plain)
         ent.unknown_periods = [p for p in ent.periods if p not in self.known_periods]
         ent.unknown_years = [y for y in ent.years if y not in self.known_years]
-        self._unknowns(text, ent, taken)
-        self._near_misses(text, ent, taken)
+        self._unknowns(plain, ent, taken)
+        self._near_misses(plain, ent, taken)
         ent.doc_ids = self._documents_named(text, ent)
+        if ent.doc_ids:
+            # In the plans the question names, a period or year they never mention is out of scope.
+            periods = set().union(*(self.doc_periods.get(d, set()) for d in ent.doc_ids))
+            years = set().union(*(self.doc_years.get(d, set()) for d in ent.doc_ids))
+            ent.unknown_periods = [p for p in ent.periods if p not in periods]
+            ent.unknown_years = [y for y in ent.years if y not in years]
         return ent
 
     def _near_misses(self, text: str, ent: Entities, taken) -> None:
@@ -206,6 +219,10 @@ class Resolver:
         """Documents whose title carries every scope word the question uses (a province, a period)."""
         if len(self.doc_heads) < 2:
             return None
+        # A document named outright (《…》 or its file name) settles it.
+        named = {d for d, name in self.doc_names.items() if len(name) >= 4 and name in text}
+        if named:
+            return named
         # Scope words are periods and places that are not rows of a table (a 盟市 named in a plan's title must
         # not hide the plans that list it).
         places = {w for w in self._places(text) if len(w) >= 2 and w not in self.region_aliases

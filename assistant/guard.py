@@ -8,12 +8,16 @@ from kb.records import Answer, Figure
 
 NUMBER = re.compile(r"(?<![\d.])[-+]?\d+(?:\.\d+)?")
 YEAR_LIKE = re.compile(r"^(?:19|20)\d{2}$")
+TITLE = re.compile(r"《[^》]{1,80}》")
 
 
 def stated_numbers(text: str) -> list[float]:
     """Numbers a reader takes as figures: not years (2015年), not enumerations (1、), not part of names (PM2.5)."""
     out = []
+    titles = [(t.start(), t.end()) for t in TITLE.finditer(text or "")]
     for m in NUMBER.finditer(text or ""):
+        if any(a <= m.start() < b for a, b in titles):
+            continue  # 《…2021—2025年…》: part of a document's name
         raw = m.group(0)
         after = text[m.end(): m.end() + 1]
         before = text[m.start() - 1: m.start()] if m.start() else ""

@@ -23,7 +23,8 @@ MIN_FACT_SCORE = 0.55
 
 
 def content(text: str) -> str:
-    return QUESTION_WORDS.sub("", text)
+    """The words that carry the question: no question words, no document titles (《…》 only scope it)."""
+    return QUESTION_WORDS.sub("", re.sub(r"《[^》]{1,80}》", "", text))
 
 
 def question_action(text: str) -> str | None:
@@ -80,7 +81,7 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     if other_docs and len(kb.docs) > 1:
         # Several plans state the same kind of quantity equally well: answer for each, naming the plan.
         chosen = [best] + list({f.doc_id: f for f in other_docs}.values())[:2]
-        lines = [f"《{kb.doc_name(f.doc_id)}》{_fact_text(f)}。原文：“{f.quote}”" for f in chosen]
+        lines = [f"《{kb.doc_label(f.doc_id)}》{_fact_text(f)}。原文：“{f.quote}”" for f in chosen]
         lines.append("（多个规划都有相近内容，以上分别列出；可在问题中指明规划。）")
     else:
         chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05
@@ -259,7 +260,7 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
         section = chunk.section_path
         if section != current:
             head = _strip_number(section.split(" › ")[-1]) if section else "正文"
-            doc = f"《{kb.doc_name(chunk.doc_id)}》" if len(kb.docs) > 1 else ""
+            doc = f"《{kb.doc_label(chunk.doc_id)}》" if len(kb.docs) > 1 else ""
             lines.append(f"【{doc}{head}】")
             current = section
         lines.append(f"- {sentence}")
@@ -293,8 +294,11 @@ def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
         if regions and not suggestions:
             lines.append(f"本知识库覆盖的地区有：{regions}。")
     elif ent.unknown_periods:
-        known = "、".join(f"“{p}”" for p in sorted(resolver.known_periods)) or "（无）"
-        lines.append(f"知识库中的规划只涉及{known}时期，没有“{ent.unknown_periods[0]}”的目标或数据。")
+        periods = (set().union(*(resolver.doc_periods.get(d, set()) for d in ent.doc_ids)) if ent.doc_ids
+                   else resolver.known_periods)
+        known = "、".join(f"“{p}”" for p in sorted(periods)) or "（无）"
+        lines.append(f"{'所问规划' if ent.doc_ids else '知识库中的规划'}只涉及{known}时期，"
+                     f"没有“{ent.unknown_periods[0]}”的目标或数据。")
     elif ent.unknown_terms:
         lines.append(f"规划中没有关于“{'、'.join(ent.unknown_terms)}”的指标或内容。")
         if indicators and not suggestions:

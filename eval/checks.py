@@ -18,7 +18,10 @@ def numbers_in(text: str) -> list[float]:
     names (PM2.5, NH3-N) do not."""
     text = _nfkc(text)
     out = []
+    titles = [(t.start(), t.end()) for t in re.finditer(r"《[^》]{1,80}》", text)]
     for m in NUMBER.finditer(text):
+        if any(a <= m.start() < b for a, b in titles):
+            continue  # inside 《…》: part of a document's name
         raw, start, end = m.group(0), m.start(), m.end()
         before = text[start - 1] if start else ""
         after = text[end] if end < len(text) else ""

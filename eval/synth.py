@@ -27,7 +27,7 @@ def _short(region: str) -> str:
 
 
 def cases_for(plan: GeneratedPlan, rng: random.Random, scoped: bool = False) -> list[Case]:
-    """Questions with expected answers for one generated plan; `scoped` names the plan (province + period) in each
+    """Questions with expected answers for one generated plan; `scoped` names the plan (《file name》) in each
     question, as people do when a knowledge base holds many plans."""
     cases: list[dict] = []
     key = plan.indicator_keys
@@ -71,10 +71,9 @@ def cases_for(plan: GeneratedPlan, rng: random.Random, scoped: bool = False) -> 
     other = {"十二五": "十五", "十三五": "十一五", "十四五": "十二五"}[plan.period]
     cases.append({"category": "out_of_scope", "turns": [f"“{other}”期间的节能目标是什么"], "expect": {"refuse": True}})
     if scoped:
-        prefix = f"{plan.province}“{plan.period}”规划中，"
+        prefix = f"《{plan.name.rsplit('.', 1)[0]}》中，"
         for c in cases:
-            if c["category"] != "out_of_scope":
-                c["turns"] = [prefix + c["turns"][0]]
+            c["turns"] = [prefix + c["turns"][0]]
     return [Case.model_validate({"id": f"{plan.name}#{n}", **c}) for n, c in enumerate(cases)]
 
 

@@ -47,6 +47,8 @@ class KnowledgeBase:
         self._collection = None
         self._lock = threading.Lock()
         self._collection_lock = threading.Lock()
+        self._by_doc: dict[str, dict] | None = None
+        self._labels: dict[str, str] | None = None
         self._build_bm25()
 
     @classmethod
@@ -128,6 +130,14 @@ class KnowledgeBase:
     def doc_name(self, doc_id: str) -> str:
         return self.doc_names.get(doc_id, doc_id)
 
+    def doc_label(self, doc_id: str) -> str:
+        """How answers name a document: its title without digits, so a file name like "000_88d2….txt" never
+        puts figures nobody stated into an answer."""
+        if self._labels is None:
+            self._labels = {d["doc_id"]: document_label(d["name"], self.texts.get(d["doc_id"], ""), i)
+                            for i, d in enumerate(self.docs, 1)}
+        return self._labels.get(doc_id, "未命名文档")
+
     def text_of(self, doc_id: str) -> str:
         return self.texts.get(doc_id, "")
 
@@ -138,6 +148,34 @@ class KnowledgeBase:
         """The same knowledge base seen through some of its documents (search stays on the shared index)."""
         return KnowledgeView(self, doc_ids)
 
+    def by_document(self) -> dict[str, dict]:
+        """doc_id → its doc row, tables, facts and chunks (built once: views of one document stay cheap)."""
+        if self._by_doc is None:
+            index = {d["doc_id"]: {"doc": d, "tables": [], "facts": [], "chunks": []} for d in self.docs}
+            for name, records in (("tables", self.tables), ("facts", self.facts), ("chunks", self.chunks)):
+                for r in records:
+                    if r.doc_id in index:
+                        index[r.doc_id][name].append(r)
+            self._by_doc = index
+        return self._by_doc
+
+
+def document_label(name: str, text: str, index: int) -> str:
+    """The file name without extension; failing that (digits in it), the title line; failing that, a number word."""
+    import re
+
+    stem = name.rsplit(".", 1)[0]
+    if not re.search(r"\d", stem):
+        return stem
+    first = next((ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()), "")
+    if 4 <= len(first) <= 40 and not re.search(r"\d", re.sub(r"(?:19|20)\d{2}(?=年|—|-)", "", first)):
+        return first
+    cleaned = re.sub(r"[\d_\-\s]+", "", stem)
+    if len(re.findall(r"[\u4e00-\u9fff]", cleaned)) >= 4:
+        return cleaned
+    words = "一二三四五六七八九十"
+    return f"文档{words[index - 1] if index <= 10 else '其他'}"
+
 
 class KnowledgeView:
     """A read-only slice of a KnowledgeBase: the tools and answerers take either."""
@@ -147,13 +185,15 @@ class KnowledgeView:
         self.doc_ids = set(doc_ids)
         self.settings = base.settings
         self.generation = base.generation
-        self.docs = [d for d in base.docs if d["doc_id"] in self.doc_ids]
-        self.texts = {k: v for k, v in base.texts.items() if k in self.doc_ids}
-        self.tables = [t for t in base.tables if t.doc_id in self.doc_ids]
-        self.facts = [f for f in base.facts if f.doc_id in self.doc_ids]
-        self.chunks = [c for c in base.chunks if c.doc_id in self.doc_ids]
+        index = base.by_document()
+        ordered = [d["doc_id"] for d in base.docs if d["doc_id"] in self.doc_ids]
+        self.docs = [index[d]["doc"] for d in ordered]
+        self.texts = {d: base.texts[d] for d in ordered if d in base.texts}
+        self.tables = [t for d in ordered for t in index[d]["tables"]]
+        self.facts = [f for d in ordered for f in index[d]["facts"]]
+        self.chunks = [c for d in ordered for c in index[d]["chunks"]]
         self.chunk_by_id = {c.chunk_id: c for c in self.chunks}
-        self.doc_names = {k: v for k, v in base.doc_names.items() if k in self.doc_ids}
+        self.doc_names = {d: base.doc_names[d] for d in ordered}
 
     def search(self, query: str, k: int = 5, doc_ids: set[str] | None = None, dense: bool = True) -> list[Hit]:
         return self.base.search(query, k, (doc_ids or self.doc_ids) & self.doc_ids, dense)
@@ -161,11 +201,17 @@ class KnowledgeView:
     def doc_name(self, doc_id: str) -> str:
         return self.base.doc_name(doc_id)
 
+    def doc_label(self, doc_id: str) -> str:
+        return self.base.doc_label(doc_id)
+
     def text_of(self, doc_id: str) -> str:
         return self.base.text_of(doc_id)
 
     def subset(self, doc_ids: set[str]) -> "KnowledgeView":
         return KnowledgeView(self.base, self.doc_ids & set(doc_ids))
+
+    def by_document(self) -> dict[str, dict]:
+        return {d: v for d, v in self.base.by_document().items() if d in self.doc_ids}
 
 
 _KB_CACHE: dict[tuple, KnowledgeBase] = {}

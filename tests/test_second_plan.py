@@ -86,11 +86,22 @@ def test_two_plans_in_one_knowledge_base_name_the_document(tmp_path, sample_plan
     answer = two.ask("哪个市挥发性有机物减排最多")
     assert "唐山市" in answer.text
     answer = two.ask("工业粉尘治理有哪些措施？")
-    assert "《内蒙古自治区十二五节能减排规划.txt》" in answer.text
+    assert "《内蒙古自治区十二五节能减排规划》" in answer.text
     answer = two.ask("氮氧化物年均下降多少")
-    assert "《hebei_plan.md》" in answer.text and "《内蒙古自治区十二五节能减排规划.txt》" in answer.text
+    assert "《hebei_plan》" in answer.text and "《内蒙古自治区十二五节能减排规划》" in answer.text
 
 
 def test_respectively_pairs_each_subject_with_its_value(bot):
     answer = bot.ask("氨氮重点工程减排量要达到多少")
     assert "0.5万吨" in answer.text and "8.2万吨" not in answer.text.split("原文")[0]
+
+
+def test_documents_are_named_without_digits_from_file_names(tmp_path, sample_plan_path):
+    settings = load_settings(data_dir=tmp_path / "digits", embedder="hash")
+    files = [("000_88d271637ab7b80e.txt", sample_plan_path.read_bytes()), ("plan_2.md", PLAN.read_bytes())]
+    from ingest.pipeline import ingest_files
+
+    assert not ingest_files(settings, files).failed
+    answer = Assistant(settings).ask("工业粉尘治理有哪些措施？")
+    assert "000" not in answer.text and "88" not in answer.text
+    assert check(answer, "工业粉尘治理有哪些措施？") == []

@@ -26,3 +26,27 @@ def test_assistant_answers_generated_plans_in_every_format():
     assert overall["pass_rate"] >= 0.95, failed
     assert overall["unsupported"] == 0
     assert overall["grounded"] == 1.0
+
+
+def test_many_plans_in_one_knowledge_base_answer_questions_that_name_their_plan(tmp_path):
+    """Thirty plans (several per province and period): a question naming its plan (《file name》) is answered
+    from that plan, with other plans' identical wording and region names kept out."""
+    import random
+
+    from eval.generate import write_corpus
+    from eval.runner import RunContext, run_cases
+    from eval.systems import assistant_system
+    from ingest.pipeline import ingest_paths
+    from kb.knowledge import KnowledgeBase
+    from kb.settings import load_settings
+
+    plans = write_corpus(tmp_path / "corpus", 30, seed=0, formats=tuple(FORMATS))
+    settings = load_settings(data_dir=tmp_path / "kb", embedder="hash")
+    assert not ingest_paths(settings, [tmp_path / "corpus"]).failed
+    kb = KnowledgeBase.open(settings)
+    cases = [c for p in plans[:4] for c in cases_for(p, random.Random(0), scoped=True)]
+    texts = {d["doc_id"]: kb.text_of(d["doc_id"]) for d in kb.docs}
+    rows = run_cases(cases, RunContext(assistant_system(settings, kb), texts), "assistant")
+    failed = [(r["turns"], r["answer"]["text"][:80]) for r in rows if not r["passed"]]
+    assert summarize(rows)[-1]["pass_rate"] >= 0.95, failed
+    assert summarize(rows)[-1]["unsupported"] == 0

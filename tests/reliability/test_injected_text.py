@@ -61,7 +61,7 @@ def test_a_second_documents_table_value_is_shown_beside_the_plans(rel, built_kb_
     settings = _kb_with(rel, built_kb_dir, tmp_path / "kb", files)
     answer = _ask(settings)
     assert rel._injection_check(answer, expect, [files[0][0]]) == []
-    assert SAMPLE_PLAN.name in answer.text and "8.5%" in answer.text and "9.9%" in answer.text
+    assert SAMPLE_PLAN.stem in answer.text and "8.5%" in answer.text and "9.9%" in answer.text
 
 
 def test_a_second_documents_prose_value_is_shown_beside_the_plans(rel, built_kb_dir, tmp_path):
