@@ -124,8 +124,8 @@ def cross_document_issues(kb) -> list[Issue]:
                 title, row = cell_citations(kb, table, cell)
                 issues.append(Issue(
                     "conflict", cell.column,
-                    f"{cell.row_label}“{cell.column}”：《{kb.doc_name(table.doc_id)}》表中为{cell.raw}，"
-                    f"《{kb.doc_name(f.doc_id)}》正文写{f.raw}。",
+                    f"{cell.row_label}“{cell.column}”：《{kb.doc_label(table.doc_id)}》表中为{cell.raw}，"
+                    f"《{kb.doc_label(f.doc_id)}》正文写{f.raw}。",
                     (row, fact_citation(kb, f)), (cell_figure(kb, table, cell), fact_figure(kb, f))))
     for (region, _), entries in seen.items():
         docs = {t.doc_id for t, _ in entries}
@@ -135,7 +135,7 @@ def cross_document_issues(kb) -> list[Issue]:
         (t1, c1), (t2, c2) = entries[0], next((t, c) for t, c in entries[1:] if c.value != entries[0][1].value)
         issues.append(Issue(
             "conflict", c1.column,
-            f"{region}“{c1.column}”：《{kb.doc_name(t1.doc_id)}》为{c1.raw}，《{kb.doc_name(t2.doc_id)}》为{c2.raw}。",
+            f"{region}“{c1.column}”：《{kb.doc_label(t1.doc_id)}》为{c1.raw}，《{kb.doc_label(t2.doc_id)}》为{c2.raw}。",
             (cell_citations(kb, t1, c1)[1], cell_citations(kb, t2, c2)[1]),
             (cell_figure(kb, t1, c1), cell_figure(kb, t2, c2))))
     return issues
