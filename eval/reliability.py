@@ -115,7 +115,7 @@ class CrashTrial:
     phase: str  # before_write | during_write | after_swap | finished (exited before the kill)
     state: str  # old | new | none
     problems: list[str] = field(default_factory=list)
-    leftover_gens: int = 0
+    leftover_gens: int = 0  # generation folders without a manifest: what the killed writer left half-done
 
 
 def _run_watched(cmd, settings: Settings, kill_after=None, wait_for_write: float | None = None):
@@ -188,7 +188,8 @@ def crash_trials(base_dir: Path, workdir: Path, trials: int = 20, write_trials: 
                                in zip(FIXED_QUESTIONS, answer_texts(settings), expected) if g != e]
         if trial.state == "new" and not any((settings.kb_dir / "uploads").glob(f"*__{SECOND_PLAN.name}")):
             trial.problems.append("live generation holds the new document but uploads/ lacks its original")
-        trial.leftover_gens = len(generations(settings) - {live})
+        gens = settings.kb_dir / "gens"
+        trial.leftover_gens = sum(not (gens / g / "manifest.json").exists() for g in generations(settings))
         results.append(trial)
         if not trial.problems:  # keep failed trials' folders for a look; the rest would fill the disk
             shutil.rmtree(settings.data_dir, ignore_errors=True)
