@@ -61,11 +61,17 @@ class IngestReport:
         return "\n".join(lines)
 
 
+MAX_NAME_CHARS = 120
+
+
 def sanitize_name(name: str) -> str:
     """A file name safe to store: no directories, no traversal, no control characters."""
     base = Path(str(name).replace("\\", "/")).name
     base = re.sub(r"[\x00-\x1f/:*?\"<>|]", "_", base).strip(" .") or "file"
-    return base[:120]
+    if len(base) <= MAX_NAME_CHARS:
+        return base
+    suffix = Path(base).suffix if len(Path(base).suffix) <= 10 else ""
+    return base[: MAX_NAME_CHARS - len(suffix)] + suffix  # shorten the stem: the suffix decides the format
 
 
 def expand_paths(paths: list[Path], exclude: Path | None = None) -> list[Path]:

@@ -167,9 +167,6 @@ LONG_MD_NAME = "关于印发内蒙古自治区十二五节能减排综合性工�
 MD_PLAN = "# 方案\n\n**专栏1 目标**\n\n指标 | 2015年\n---|---\n能耗 | 16%\n".encode()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ingest/pipeline.py sanitize_name cuts names to 120 characters "
-                   "from the front, dropping the extension; a markdown plan with a long (138-character) name "
-                   "is then parsed as plain text and its table is lost")
 def test_a_long_file_name_keeps_its_extension_and_its_format():
     from ingest.parse import parse_bytes
 
