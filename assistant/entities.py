@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import normalize_question
@@ -257,10 +258,11 @@ class Resolver:
             ent.suggestions += [self.region_aliases[c] for c in close if self.region_aliases[c] not in ent.suggestions]
 
     @staticmethod
-    def _places(text: str) -> list[str]:
+    @lru_cache(maxsize=256)  # unknown-place and document-scope checks tag the same question
+    def _places(text: str) -> tuple[str, ...]:
         import jieba
         import jieba.posseg as pseg
 
         jieba.setLogLevel(logging.WARNING)
 
-        return [w for w, flag in pseg.cut(text) if flag == "ns" and len(w) >= 2]
+        return tuple(w for w, flag in pseg.cut(text) if flag == "ns" and len(w) >= 2)

@@ -46,18 +46,17 @@ def table_issues(kb, table: Table) -> list[Issue]:
         base, target = cell_figure(kb, table, base_cell), cell_figure(kb, table, target_cell)
         title, row = cell_citations(kb, table, base_cell)
         change_cell = cols.get("change")
-        computed_abs, computed_pct = calc.change(base, target)
+        printed_change = cell_figure(kb, table, change_cell) if change_cell is not None else None
+        _, computed_pct = calc.change(base, target)
         if change_cell is not None and change_cell.unit == "%" and base_cell.unit != "%":
-            printed = cell_figure(kb, table, change_cell)
-            if abs(printed.value - computed_pct.value) > CHANGE_TOLERANCE:
+            if abs(printed_change.value - computed_pct.value) > CHANGE_TOLERANCE:
                 issues.append(Issue(
                     "change_mismatch", label,
                     f"{label}：表中变化为{change_cell.raw}，但由{fmt_num(base.value)}到{fmt_num(target.value)}"
                     f"计算应为{fmt_num(computed_pct.value)}%。",
-                    (title, row), (printed, computed_pct)))
+                    (title, row), (printed_change, computed_pct)))
         annual_cell = cols.get("annual")
         if annual_cell is not None and change_cell is not None and n_years > 0 and base_cell.unit != "%":
-            printed_change = cell_figure(kb, table, change_cell)
             printed_annual = cell_figure(kb, table, annual_cell)
             expected = calc.annual_rate(printed_change, n_years)
             if abs(printed_annual.value - expected.value) > ANNUAL_TOLERANCE:
