@@ -558,6 +558,16 @@ def _two_version_kb(base_dir: Path, folder: Path) -> tuple[Settings, tuple[str, 
     return settings, questions, refs
 
 
+def _run_for(seconds: float, stop: threading.Event, workers: list[threading.Thread]) -> None:
+    """Start the workers, let them run for `seconds`, tell them to stop and wait for all of them."""
+    for w in workers:
+        w.start()
+    time.sleep(seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+
+
 def concurrency(base_dir: Path, workdir: Path, seconds: float = 60.0, threads: int = 20) -> dict:
     """`threads` threads ask (one shared Assistant) while the plan is re-ingested back and forth between two
     versions; every answer must equal the old or the new knowledge base's answer, whole."""
@@ -603,14 +613,8 @@ def concurrency(base_dir: Path, workdir: Path, seconds: float = 60.0, threads: i
                     samples.append(f"re-ingest failed: {report.summary()}")
                 counts["swaps"] += 1
 
-    workers = [threading.Thread(target=reader, args=(n,)) for n in range(threads)]
-    workers.append(threading.Thread(target=writer))
-    for w in workers:
-        w.start()
-    time.sleep(seconds)
-    stop.set()
-    for w in workers:
-        w.join()
+    _run_for(seconds, stop, [threading.Thread(target=reader, args=(n,)) for n in range(threads)]
+             + [threading.Thread(target=writer)])
     latencies.sort()
     problems = samples[:20] + [f"knowledge base after: {p}" for p in health(settings)]
     return {**counts, "threads": threads, "seconds": seconds,
@@ -733,14 +737,8 @@ def api_concurrency(base_dir: Path, workdir: Path, seconds: float = 60.0, client
                             counts["upload_errors"] += 1
                             samples.append(f"upload: HTTP {r.status_code}: {r.text[:200]}")
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        threads.append(threading.Thread(target=uploader))
-        for t in threads:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in threads:
-            t.join()
+        _run_for(seconds, stop, [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+                 + [threading.Thread(target=uploader)])
     problems = samples[:20]
     if token != {"no_token": 401, "wrong_token": 401, "right_token": 200}:
         problems.append(f"token not enforced as expected: {token}")
