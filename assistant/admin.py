@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from ingest.pipeline import IngestReport, delete_documents, ingest_files, rebuild
+from ingest.pipeline import IngestReport, Upload, delete_documents, ingest_files, list_uploads, rebuild
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
 from kb.store import current_generation, verify_generation
@@ -37,6 +37,11 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]], progress=None)
 
 def remove_documents(settings: Settings, doc_ids: list[str]) -> str | None:
     return delete_documents(settings, doc_ids)
+
+
+def originals(settings: Settings) -> list[Upload]:
+    """The original files kept for rebuilds (stored under their content hash, real names in a manifest)."""
+    return list_uploads(settings)
 
 
 def rebuild_all(settings: Settings, progress=None) -> IngestReport:

@@ -68,11 +68,15 @@ class Assistant:
             kb.search("预热", k=1)
 
     # ----- answering -----
-    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(self, question: str, conversation: Conversation | None = None,
+            doc_ids: set[str] | None = None) -> Answer:
+        """Answer one question; `doc_ids` limits it to those documents (a chat scoped by the user)."""
         started = time.perf_counter()
         try:
             text = self._check_question(question)
             kb, resolver, audit_cache = self._state()
+            if doc_ids:
+                kb = kb.subset(set(doc_ids))
             answer, turn = self._answer(text, conversation, kb, resolver, audit_cache)
         except BadQuestion as exc:
             return Answer(exc.user_message, refused=True, intent="bad_question", trace=(str(exc),))
@@ -85,8 +89,7 @@ class Assistant:
         if conversation is not None and turn is not None:
             conversation.add(Turn(text, turn[0], turn[1], answer, turn[2]))
         ms = (time.perf_counter() - started) * 1000
-        return Answer(answer.text, answer.citations, answer.figures, answer.refused,
-                      answer.trace + (f"{ms:.1f} ms",), answer.intent, answer.chart, answer.suggestions)
+        return replace(answer, trace=answer.trace + (f"{ms:.1f} ms",))
 
     def _check_question(self, question) -> str:
         if not isinstance(question, str):
@@ -250,14 +253,15 @@ class Assistant:
 _DEFAULT: Assistant | None = None
 
 
-def answer(question: str, conversation: Conversation | None = None, settings: Settings | None = None) -> Answer:
+def answer(question: str, conversation: Conversation | None = None, settings: Settings | None = None,
+           doc_ids: set[str] | None = None) -> Answer:
     """The one entry point the edges use: app, CLI, eval and API."""
     global _DEFAULT
     if settings is not None:
-        return Assistant(settings).ask(question, conversation)
+        return Assistant(settings).ask(question, conversation, doc_ids)
     if _DEFAULT is None:
         _DEFAULT = Assistant()
-    return _DEFAULT.ask(question, conversation)
+    return _DEFAULT.ask(question, conversation, doc_ids)
 
 
 __all__ = ["Assistant", "Conversation", "answer", "Citation"]

@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.admin import add_files, integrity_problems
+from assistant.admin import add_files, integrity_problems, originals
 from assistant.core import Assistant
 from kb.knowledge import KnowledgeBase
 from kb.settings import Settings, load_settings
@@ -186,7 +186,7 @@ def crash_trials(base_dir: Path, workdir: Path, trials: int = 20, write_trials: 
             expected = before if trial.state == "old" else after
             trial.problems += [f"answer to {q!r} changed: {g!r}" for q, g, e
                                in zip(FIXED_QUESTIONS, answer_texts(settings), expected) if g != e]
-        if trial.state == "new" and not any((settings.kb_dir / "uploads").glob(f"*__{SECOND_PLAN.name}")):
+        if trial.state == "new" and SECOND_PLAN.name not in {u.name for u in originals(settings)}:
             trial.problems.append("live generation holds the new document but uploads/ lacks its original")
         gens = settings.kb_dir / "gens"
         trial.leftover_gens = sum(not (gens / g / "manifest.json").exists() for g in generations(settings))

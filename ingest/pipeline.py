@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -61,7 +63,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-MAX_NAME_CHARS = 120
+MAX_NAME_CHARS = 240  # characters of the name kept in the record; the stored original is named by its hash
 
 
 def sanitize_name(name: str) -> str:
@@ -119,11 +121,12 @@ def _load_current(settings: Settings) -> StoredDocs:
 
 
 def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=None, keep_uploads: bool = True,
-                 replace_all: bool = False) -> IngestReport:
+                 replace_all: bool = False, ingested_at: dict[str, str] | None = None) -> IngestReport:
     """Parse and add files given as (name, bytes). Bad files are reported; the rest still go in.
 
     A file whose name is already in the knowledge base replaces that document; identical content is skipped.
-    With ``replace_all`` the new generation holds only these files (a rebuild).
+    With ``replace_all`` the new generation holds only these files (a rebuild); ``ingested_at`` (name → time)
+    keeps each document's first import time through a rebuild.
     """
     started = time.perf_counter()
     results: list[FileResult] = []
@@ -167,7 +170,10 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
             replaced = {d["doc_id"] for d in stored.docs if d["name"] in new_names}
             stored.remove(replaced)
             for doc, data in parsed:
-                stored.docs.append(_doc_row(doc, next(r.seconds for r in results if r.doc_id == doc.doc_id)))
+                row = _doc_row(doc, next(r.seconds for r in results if r.doc_id == doc.doc_id))
+                if ingested_at and ingested_at.get(doc.name):
+                    row["ingested_at"] = ingested_at[doc.name]
+                stored.docs.append(row)
                 stored.texts[doc.doc_id] = doc.text
                 stored.chunks.extend(doc.chunks)
                 stored.tables.extend(doc.tables)
@@ -176,7 +182,7 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
             if keep_uploads:
                 try:
                     _drop_uploads(settings, replaced - {doc.doc_id for doc, _ in parsed})
-                    _keep_uploads(settings, parsed)
+                    _keep_uploads(settings, parsed, {d["doc_id"]: d.get("ingested_at", "") for d in stored.docs})
                 except OSError as exc:  # the knowledge base is already live; only a later rebuild misses them
                     logger.warning("could not keep uploaded originals: %s", exc)
                     for r in results:
@@ -185,16 +191,86 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
     return IngestReport(results, generation, time.perf_counter() - started, _totals(stored))
 
 
-def _keep_uploads(settings: Settings, parsed) -> None:
+UPLOADS_MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An original file kept for rebuilds: stored under its content hash, its real name in the manifest."""
+    path: Path
+    name: str
+    doc_id: str
+    sha256: str
+    ingested_at: str = ""
+
+
+def stored_upload_name(sha256: str, name: str) -> str:
+    # A real document's name is its title, often past the 255 bytes a file name may have: the hash is safe.
+    suffix = Path(name).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+    return sha256[:32] + suffix
+
+
+def list_uploads(settings: Settings) -> list[Upload]:
+    """The originals in uploads/: the manifest's entries, plus files an older version stored as ``<doc_id>__<name>``."""
+    folder = settings.kb_dir / "uploads"
+    if not folder.exists():
+        return []
+    manifest = _read_uploads_manifest(folder)
+    out = []
+    for stored, entry in manifest.items():
+        path = folder / stored
+        if path.is_file():
+            out.append(Upload(path, entry.get("name", stored), entry.get("doc_id", ""), entry.get("sha256", ""),
+                              entry.get("ingested_at", "")))
+    for path in sorted(folder.glob("*__*")):
+        if path.is_file() and path.name not in manifest:
+            doc_id, name = path.name.split("__", 1)
+            out.append(Upload(path, name, doc_id, ""))
+    return sorted(out, key=lambda u: (u.ingested_at, u.name))
+
+
+def _read_uploads_manifest(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / UPLOADS_MANIFEST).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        logger.warning("uploads manifest unreadable; falling back to the files themselves")
+        return {}
+
+
+def _write_uploads_manifest(folder: Path, manifest: dict) -> None:
+    tmp = folder / f".{UPLOADS_MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / UPLOADS_MANIFEST)
+
+
+def _keep_uploads(settings: Settings, parsed, ingested_at: dict[str, str]) -> None:
     folder = settings.kb_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
+    manifest = _read_uploads_manifest(folder)
     for doc, data in parsed:
-        (folder / f"{doc.doc_id}__{sanitize_name(doc.name)}").write_bytes(data)
+        stored = stored_upload_name(doc.sha256, doc.name)
+        (folder / stored).write_bytes(data)
+        manifest[stored] = {"name": doc.name, "doc_id": doc.doc_id, "sha256": doc.sha256,
+                            "ingested_at": ingested_at.get(doc.doc_id, "")}
+    _write_uploads_manifest(folder, manifest)
 
 
 def _drop_uploads(settings: Settings, doc_ids: set[str]) -> None:
+    folder = settings.kb_dir / "uploads"
+    if not doc_ids or not folder.exists():
+        return
+    manifest = _read_uploads_manifest(folder)
+    for stored, entry in list(manifest.items()):
+        if entry.get("doc_id") in doc_ids:
+            (folder / stored).unlink(missing_ok=True)
+            del manifest[stored]
+    _write_uploads_manifest(folder, manifest)
     for doc_id in doc_ids:
-        for f in (settings.kb_dir / "uploads").glob(f"{doc_id}__*"):
+        for f in folder.glob(f"{doc_id}__*"):
             f.unlink(missing_ok=True)
 
 
@@ -243,7 +319,7 @@ def rebuild(settings: Settings, progress=None) -> IngestReport:
     The new generation is written whole before it replaces the live one, and the uploads stay, so a crash
     or a file the new parser rejects never loses the knowledge base.
     """
-    folder = settings.kb_dir / "uploads"
-    uploads = sorted(folder.glob("*__*")) if folder.exists() else []
-    files = [(p.name.split("__", 1)[-1], p.read_bytes()) for p in uploads]
-    return ingest_files(settings, files, progress, replace_all=True)
+    uploads = list_uploads(settings)
+    files = [(u.name, u.path.read_bytes()) for u in uploads]
+    first_seen = {u.name: u.ingested_at for u in uploads if u.ingested_at}
+    return ingest_files(settings, files, progress, replace_all=True, ingested_at=first_seen)

@@ -42,6 +42,13 @@ class Cell:
     unit: str  # effective unit: "%" from the cell, else the header's or the title's
     flag: str  # "" | "missing_percent" | "not_numeric" | "empty"
     quote: str  # the row as it stands in the normalized text
+    kind: str = ""  # number | range | text | empty: what the cell states
+    comparator: str = ""  # ≥ > ≤ < (以上/不低于 → ≥, 以下/不超过 → ≤ …): a bound, not an exact figure
+    qualifier: str = ""  # 约 / 左右 / 力争 / 累计 …, as printed
+    value_hi: float | None = None  # upper end of a range ("3000—4000")
+    footnote: str = ""  # footnote marks split off the label ("城市2" → "2")
+    role: str = ""  # the column's role: base | target | change | annual | cumulative | milestone | value | text
+    year: str = ""  # the year the column refers to, when it names one
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,9 @@ class Table:
     cells: tuple[Cell, ...]
     start: int
     end: int
+    roles: tuple[str, ...] = ()  # per column: label | index | unit | attribute | base | target | change | annual | …
+    notes: tuple[str, ...] = ()  # note lines printed with the table ("注：〔 〕内为5年累计数。")
+    caption: str = ""  # the caption line as printed, when the title was derived from it
 
     @property
     def row_labels(self) -> list[str]:
@@ -128,6 +138,8 @@ class Document:
     items: list[str] = field(default_factory=list)  # project-list items (专栏三/四)
     warnings: list[str] = field(default_factory=list)
     page_starts: list[int] = field(default_factory=list)  # PDF: char offset where each page starts
+    meta: dict = field(default_factory=dict)  # title, doc_number, issuers, dates, validity, attachments, front_matter
+    aliases: dict = field(default_factory=dict)  # short name the document defines → what it stands for
 
     @property
     def title(self) -> str:
@@ -176,6 +188,8 @@ class Answer:
     intent: str = ""
     chart: dict | None = None  # {"indicator", "unit", "values": {region: value}, "highlight": [...]}
     suggestions: tuple[str, ...] = ()
+    understood: str = ""  # how the question was read, in one line ("我理解为：乌海市 · 二氧化硫排放量降低 · 规划目标")
+    plan: dict | None = None  # the typed query plan behind the answer (for display and correction)
 
     def to_dict(self) -> dict:
         return {
@@ -187,4 +201,6 @@ class Answer:
             "intent": self.intent,
             "chart": self.chart,
             "suggestions": list(self.suggestions),
+            "understood": self.understood,
+            "plan": self.plan,
         }

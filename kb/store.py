@@ -40,23 +40,56 @@ EMBED_BATCH = 64
 EMBED_CHARS = 256  # USE cost grows with length; the head of a chunk carries its topic
 
 
-def _records_frame(records, cls) -> pd.DataFrame:
-    cols = [f.name for f in fields(cls)]
-    return pd.DataFrame([asdict(r) for r in records], columns=cols)
+def _is_container(f) -> bool:
+    # Annotations are strings here (postponed evaluation): tuple/list/dict fields are stored as JSON text.
+    return str(f.type).startswith(("tuple", "list", "dict"))
+
+
+def _records_frame(records, cls, skip: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Records → a frame; container fields become JSON text so parquet stores them as plain strings."""
+    wanted = [f for f in fields(cls) if f.name not in skip]
+    rows = []
+    for r in records:
+        row = {}
+        for f in wanted:
+            v = getattr(r, f.name)
+            row[f.name] = json.dumps(_plain(v), ensure_ascii=False) if _is_container(f) else v
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[f.name for f in wanted])
+
+
+def _plain(v):
+    if isinstance(v, tuple | list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def _row_values(row: dict, cls, skip: tuple[str, ...] = ()) -> dict:
+    """One stored row → constructor arguments; fields a generation written before them lacks get their default."""
+    values = {}
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        if f.name not in row:
+            continue  # the dataclass default applies
+        v = row[f.name]
+        if isinstance(v, float) and np.isnan(v):
+            v = None
+        if _is_container(f):
+            loaded = json.loads(v) if isinstance(v, str) and v else ([] if not str(f.type).startswith("dict") else {})
+            v = _freeze(loaded) if str(f.type).startswith("tuple") else loaded
+        values[f.name] = v
+    return values
+
+
+def _freeze(v):
+    return tuple(_freeze(x) for x in v) if isinstance(v, list) else v
 
 
 def _frame_records(df: pd.DataFrame, cls) -> list:
-    names = [f.name for f in fields(cls)]
-    out = []
-    for row in df.to_dict("records"):
-        values = {k: row.get(k) for k in names}
-        for k, v in values.items():
-            if isinstance(v, float) and np.isnan(v) and k not in ("value",):
-                values[k] = None
-            if k == "value" and isinstance(v, float) and np.isnan(v):
-                values[k] = None
-        out.append(cls(**values))
-    return out
+    return [cls(**_row_values(row, cls)) for row in df.to_dict("records")]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -163,10 +196,12 @@ def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
         raise StoreError(f"{gen_dir}: no manifest", "知识库不完整（缺少清单文件），请重新构建。")
     stored = StoredDocs()
     try:
-        stored.embedder_setting = json.loads(manifest_path.read_text(encoding="utf-8")).get("embedder_setting", "")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        stored.embedder_setting = manifest.get("embedder_setting", "")
+        json_columns = set(manifest.get("doc_json_columns", ["warnings", "items"]))
         docs = pd.read_parquet(gen_dir / "docs.parquet")
-        stored.docs = [{**row, "warnings": json.loads(row["warnings"]), "items": json.loads(row["items"])}
-                       for row in docs.to_dict("records")]
+        stored.docs = [{k: ((json.loads(v) if isinstance(v, str) else None) if k in json_columns else v)
+                        for k, v in row.items()} for row in docs.to_dict("records")]
         for d in stored.docs:
             stored.texts[d["doc_id"]] = (gen_dir / "texts" / f"{d['doc_id']}.txt").read_text(encoding="utf-8")
         stored.chunks = _frame_records(pd.read_parquet(gen_dir / "chunks.parquet"), Chunk)
@@ -179,11 +214,9 @@ def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
             by_table.setdefault(cell.table_id, []).append(cell)
         meta = pd.read_parquet(gen_dir / "tables.parquet")
         for row in meta.to_dict("records"):
-            stored.tables.append(Table(
-                table_id=row["table_id"], doc_id=row["doc_id"], title=row["title"], section_path=row["section_path"],
-                unit=row["unit"], columns=tuple(json.loads(row["columns"])), intro=row["intro"],
-                cells=tuple(by_table.get(row["table_id"], [])), start=int(row["start"]), end=int(row["end"]),
-            ))
+            values = _row_values(row, Table, skip=("cells",))
+            values["start"], values["end"] = int(values["start"]), int(values["end"])
+            stored.tables.append(Table(**values, cells=tuple(by_table.get(row["table_id"], []))))
         stored.facts = _frame_records(pd.read_parquet(gen_dir / "facts.parquet"), Fact)
         if with_embeddings:
             ids = json.loads((gen_dir / "embedding_ids.json").read_text(encoding="utf-8"))
@@ -241,17 +274,15 @@ def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path
             progress("embed", min(i + EMBED_BATCH, len(missing)), len(missing))
     for d in stored.docs:
         (gen_dir / "texts" / f"{d['doc_id']}.txt").write_text(stored.texts[d["doc_id"]], encoding="utf-8")
-    docs_df = pd.DataFrame([{**d, "warnings": json.dumps(d.get("warnings", []), ensure_ascii=False),
-                             "items": json.dumps(d.get("items", []), ensure_ascii=False)} for d in stored.docs])
+    json_columns = sorted({k for d in stored.docs for k, v in d.items() if isinstance(v, list | dict | tuple)}
+                          | {"warnings", "items"})
+    docs_df = pd.DataFrame([{k: (json.dumps(_plain(v), ensure_ascii=False) if k in json_columns else v)
+                             for k, v in {"warnings": [], "items": [], **d}.items()} for d in stored.docs])
     docs_df.to_parquet(gen_dir / "docs.parquet", index=False)
     _records_frame(stored.chunks, Chunk).to_parquet(gen_dir / "chunks.parquet", index=False)
     cells = [c for t in stored.tables for c in t.cells]
     _records_frame(cells, Cell).to_parquet(gen_dir / "cells.parquet", index=False)
-    pd.DataFrame([{
-        "table_id": t.table_id, "doc_id": t.doc_id, "title": t.title, "section_path": t.section_path, "unit": t.unit,
-        "columns": json.dumps(list(t.columns), ensure_ascii=False), "intro": t.intro, "start": t.start, "end": t.end,
-    } for t in stored.tables], columns=["table_id", "doc_id", "title", "section_path", "unit", "columns", "intro",
-                                         "start", "end"]).to_parquet(gen_dir / "tables.parquet", index=False)
+    _records_frame(stored.tables, Table, skip=("cells",)).to_parquet(gen_dir / "tables.parquet", index=False)
     _records_frame(stored.facts, Fact).to_parquet(gen_dir / "facts.parquet", index=False)
     ids = [c.chunk_id for c in stored.chunks]
     dim = embedder.dim or (len(next(iter(stored.embeddings.values()))) if stored.embeddings else 1)
@@ -266,6 +297,7 @@ def _write_files(settings: Settings, stored: StoredDocs, gen: str, gen_dir: Path
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "embedder": embedder.name,
         "embedder_setting": effective,
+        "doc_json_columns": json_columns,
         "chroma": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
         "collection": collection_name(settings, gen),
         "counts": {"documents": len(stored.docs), "chunks": len(stored.chunks), "tables": len(stored.tables),

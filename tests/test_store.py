@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.pipeline import delete_documents, ingest_files, ingest_paths
+from ingest.pipeline import delete_documents, ingest_files, ingest_paths, list_uploads
 from kb.errors import IngestError, StoreError
 from kb.knowledge import KnowledgeBase
 from kb.settings import load_settings
@@ -101,8 +101,10 @@ def test_a_changed_file_with_the_same_name_replaces_the_old_one(kb_settings, sam
     box2 = next(t for t in kb.tables if t.title.startswith("专栏二"))
     cell = next(c for c in box2.cells if c.row_label == "乌兰察布市" and c.column == "单位GDP能耗降低")
     assert (cell.unit, cell.flag) == ("%", "")
-    uploads = sorted(p.name for p in (kb_settings.kb_dir / "uploads").iterdir())
-    assert uploads == [f"{new_id}__{sample_plan_path.name}"]
+    uploads = list_uploads(kb_settings)
+    assert [(u.doc_id, u.name) for u in uploads] == [(new_id, sample_plan_path.name)]
+    assert sorted(p.name for p in (kb_settings.kb_dir / "uploads").iterdir()) == sorted(
+        [uploads[0].path.name, "manifest.json"])
 
 
 def test_delete_removes_everything_of_the_document(kb_settings, sample_doc):
@@ -116,7 +118,8 @@ def test_delete_removes_everything_of_the_document(kb_settings, sample_doc):
     collection = chroma_collection(kb_settings)
     assert collection.get(where={"doc_id": sample_doc.doc_id})["ids"] == []
     assert collection.count() == len(kb.chunks) > 0
-    assert [p.name.split("__")[0] for p in (kb_settings.kb_dir / "uploads").iterdir()] == [other]
+    assert [u.doc_id for u in list_uploads(kb_settings)] == [other]
+    assert len(list((kb_settings.kb_dir / "uploads").iterdir())) == 2  # the original and the manifest
     assert not any(sample_doc.doc_id in p.name for p in gen_dir(kb_settings).rglob("*"))
     assert all(h.chunk.doc_id == other for h in kb.search("粉尘 除尘器 水泥"))
 
