@@ -135,7 +135,7 @@ class FileResultOut(BaseModel):
     doc_id: str = ""
     skipped: bool = Field(False, description="内容未变化，已跳过")
     error: str = Field("", description="失败原因（中文）")
-    counts: dict[str, int] = Field(default_factory=dict)
+    counts: dict[str, Any] = Field(default_factory=dict, description="解析所得：字数、页数、表格（标题与行列数）、数量事实、元数据")
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 

@@ -26,6 +26,8 @@ class Loaded:
     fmt: str  # txt | md | docx | pdf | html
     encoding: str = ""
     page_starts: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a person should know about this file's reading
+    pages: int = 0  # pages (PDF) or sheets (workbook); 0 when the format has none
 
 
 def sniff_format(name: str, data: bytes) -> str:

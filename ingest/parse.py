@@ -38,6 +38,9 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
         raise EmptyDocument(f"{name}: no text", "文件中没有可识别的文字。")
     doc_id = doc_id_for(name, sha)
     doc = Document(doc_id=doc_id, name=Path(name).name, sha256=sha, text=text, fmt=loaded.fmt, encoding=loaded.encoding)
+    doc.warnings.extend(loaded.warnings)
+    if loaded.pages:
+        doc.meta["pages"] = loaded.pages
     outline = parse_outline(text)
     doc.sections = [Section(doc_id, path, len(path), s, e) for path, s, e in outline.sections]
     page_of = None
@@ -138,3 +141,24 @@ def section_path_at(doc: Document, offset: int) -> str:
         if sec.start <= offset <= sec.end and len(sec.path) > len(best):
             best = sec.path
     return join_path(best)
+
+
+def describe(doc: Document) -> dict:
+    """What ingest understood of one file, for the per-file report: counts, each table's caption and shape,
+    the metadata fields found."""
+    tables = []
+    for t in doc.tables:
+        rows = len(t.row_labels)
+        tables.append({"title": t.title, "rows": rows, "columns": len(t.columns)})
+    found = [k for k in META_LABELS if doc.meta.get(k)]
+    return {
+        "format": doc.fmt, "encoding": doc.encoding, "chars": len(doc.text), "pages": doc.meta.get("pages", 0),
+        "sections": len(doc.sections), "tables": len(doc.tables), "rows": sum(t["rows"] for t in tables),
+        "table_shapes": tables, "facts": len(doc.facts), "chunks": len(doc.chunks),
+        "metadata": [META_LABELS[k] for k in found], "aliases": len(doc.aliases),
+    }
+
+
+# Metadata fields in the order a report lists them, with their Chinese names.
+META_LABELS = {"title": "标题", "doc_number": "文号", "issuers": "发文机关", "signed_date": "成文日期",
+               "published_date": "发布日期", "validity": "有效期", "attachments": "附件"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.parse import parse_bytes
+from ingest.parse import describe, parse_bytes
 from kb.errors import IngestError, PolicyQAError, StoreError
 from kb.records import Document
 from kb.settings import Settings
@@ -58,9 +58,29 @@ class IngestReport:
         for r in self.results:
             if not r.ok:
                 lines.append(f"  ✗ {r.name}：{r.error}")
+            elif not r.skipped and r.counts:
+                lines.append(f"  ✓ {r.name}：{file_line(r.counts)}")
             for w in r.warnings:
                 lines.append(f"  ! {r.name}：{w}")
         return "\n".join(lines)
+
+
+def file_line(c: dict) -> str:
+    """One line of what ingest understood of a file ("3,120 字；表格 1：“主要指标”25行×7列；数量事实 12；…")."""
+    parts = [f"{c.get('chars', 0):,} 字" + (f"，{c['pages']} 页" if c.get("pages") else "")]
+    shapes = c.get("table_shapes") or []
+    if shapes:
+        shown = "；".join(f"“{t['title'][:24]}”{t['rows']}行×{t['columns']}列" for t in shapes[:4])
+        more = f" 等{len(shapes)}个" if len(shapes) > 4 else ""
+        parts.append(f"表格 {len(shapes)}：{shown}{more}")
+    else:
+        parts.append("未发现表格")
+    parts.append(f"数量事实 {c.get('facts', 0)}")
+    if c.get("metadata"):
+        parts.append("元数据：" + "、".join(c["metadata"]))
+    if not shapes and not c.get("facts"):
+        parts.append("未识别出表格或数字目标，只能按段落检索")
+    return "；".join(parts)
 
 
 MAX_NAME_CHARS = 240  # characters of the name kept in the record; the stored original is named by its hash
@@ -159,8 +179,7 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
                 parsed = [(d, b) for d, b in parsed if d.name != doc.name]
                 results = [r for r in results if r.name != doc.name or not r.ok or r.skipped]
             seconds = time.perf_counter() - t0
-            counts = {"sections": len(doc.sections), "tables": len(doc.tables), "facts": len(doc.facts),
-                      "chunks": len(doc.chunks), "rows": sum(len(t.row_labels) for t in doc.tables)}
+            counts = describe(doc)
             results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings), seconds=seconds))
             parsed.append((doc, data))
         generation = current_generation(settings.kb_dir)
