@@ -15,15 +15,25 @@ logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"}
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx that inflates past this is treated as a zip bomb
+OFFICE_SUFFIXES = {".doc", ".wps", ".rtf", ".odt"}  # converted with LibreOffice
+SHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}  # read by OCR
+SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"} | OFFICE_SUFFIXES | SHEET_SUFFIXES
+                      | IMAGE_SUFFIXES)
+SUPPORTED_NAMES = "txt、md、docx、doc、wps、rtf、odt、pdf（含扫描件）、html、xlsx、xls、csv、png、jpg、tif"
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx/.xlsx that inflates past this is treated as a zip bomb
 MAX_ZIP_RATIO = 200
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+ODT_MIME = b"application/vnd.oasis.opendocument.text"
 
 
 @dataclass
 class Loaded:
     text: str
-    fmt: str  # txt | md | docx | pdf | html
+    # txt | md | html | docx | pdf | pdf-ocr (some pages read by OCR) | image | doc | wps | rtf | odt
+    # | xlsx | xls | csv
+    fmt: str
     encoding: str = ""
     page_starts: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a person should know about this file's reading
@@ -33,25 +43,57 @@ class Loaded:
 def sniff_format(name: str, data: bytes) -> str:
     """Decide the type by content first, then by name."""
     suffix = Path(name).suffix.lower()
-    if suffix and suffix not in SUPPORTED_SUFFIXES and suffix != ".doc":
+    if suffix and suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFile(f"{name}: unsupported suffix {suffix}",
-                              f"不支持的文件类型“{suffix}”，支持 txt、md、docx、pdf、html。")
+                              f"不支持的文件类型“{suffix}”，支持 {SUPPORTED_NAMES}。")
     if data.startswith(b"%PDF-"):
         return "pdf"
-    if suffix == ".doc" or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnsupportedFile(f"{name}: legacy .doc", "不支持旧版 Word（.doc）文件，请另存为 .docx 后再导入。")
+    if data.startswith(OLE_MAGIC):
+        return _ole_format(name, suffix, data)
     if data.startswith(b"PK\x03\x04"):
         if suffix == ".docx" or _zip_has(data, "word/document.xml"):
             return "docx"
+        if suffix in (".xlsx", ".xlsm") or _zip_has(data, "xl/workbook.xml"):
+            return "xlsx"
+        if data[30:38] == b"mimetype" and ODT_MIME in data[:100] or suffix == ".odt":
+            return "odt"
         raise UnsupportedFile(f"{name}: zip archive that is not a Word document", "文件是压缩包而不是 Word 文档（.docx）。")
+    if data.lstrip()[:5] == b"{\\rtf":
+        return "rtf"
+    if data.startswith(IMAGE_MAGIC) or suffix == ".bmp" and data.startswith(b"BM"):
+        return "image"
     if suffix == ".docx":
         raise UnsupportedFile(f"{name}: not a docx", "文件扩展名是 .docx，但内容不是有效的 Word 文档（可能已损坏）。")
     if suffix == ".pdf":
         raise UnsupportedFile(f"{name}: not a pdf", "文件扩展名是 .pdf，但内容不是有效的 PDF。")
     head = data[:2048].lstrip().lower()
-    if suffix in HTML_SUFFIXES or head.startswith((b"<!doctype html", b"<html")):
-        return "html"
+    is_html = head.startswith((b"<!doctype html", b"<html"))
+    if suffix in HTML_SUFFIXES or is_html:
+        return "html"  # Word's "web page" saved as .doc is HTML too
+    if suffix in OFFICE_SUFFIXES or suffix in (".xlsx", ".xlsm", ".xls") or suffix in IMAGE_SUFFIXES:
+        raise UnsupportedFile(f"{name}: content does not match {suffix}",
+                              f"文件扩展名是 {suffix}，但内容不是有效的该类文件（可能已损坏）。")
+    if suffix == ".csv":
+        return "csv"
     return "md" if suffix in {".md", ".markdown"} else "txt"
+
+
+def _ole_format(name: str, suffix: str, data: bytes) -> str:
+    """An OLE compound file: Word 97-2003 (.doc, and a Kingsoft .wps), Excel 97-2003 (.xls), or refused."""
+    from ingest.fmt_office import ole_kind
+
+    kind = ole_kind(data)
+    if kind == "doc":
+        return "wps" if suffix == ".wps" else "doc"
+    if kind == "xls":
+        return "xls"
+    if kind == "encrypted":
+        raise UnsupportedFile(f"{name}: encrypted office file", "文件已加密，请先在 Office/WPS 中取消密码后再导入。")
+    if kind == "ppt":
+        raise UnsupportedFile(f"{name}: PowerPoint", "不支持演示文稿（.ppt），请导出为 PDF 后再导入。")
+    what = {".xls": "Excel 工作簿（.xls）", ".wps": "WPS 文档（.wps）"}.get(suffix, "Word 文档（.doc）")
+    raise UnsupportedFile(f"{name}: damaged or unknown OLE file ({kind or 'unreadable'})",
+                          f"{what}已损坏或无法识别（旧版 Office 文件结构无效）。")
 
 
 def _zip_has(data: bytes, member: str) -> bool:
@@ -117,12 +159,45 @@ def load_bytes(name: str, data: bytes) -> Loaded:
             raise UnsupportedFile(f"{name}: binary content", "文件内容是二进制数据，不是文本。")
         return Loaded(text, fmt, enc)
     if fmt == "html":
+        from ingest.fmt_html import html_to_text
+
         text, enc = decode_text(data)
         return Loaded(html_to_text(text), "html", enc)
     if fmt == "docx":
         return Loaded(docx_to_text(data), "docx")
-    text, starts = pdf_to_text(data)
-    return Loaded(text, "pdf", page_starts=starts)
+    if fmt == "pdf":
+        from ingest.fmt_pdf import pdf_to_loaded
+
+        return pdf_to_loaded(data)
+    if fmt == "image":
+        from ingest.fmt_ocr import image_to_loaded
+
+        return image_to_loaded(data, "image")
+    if fmt in ("doc", "wps", "rtf", "odt"):
+        from ingest.fmt_office import office_to_text
+
+        if fmt == "odt":
+            _check_zip(data, "OpenDocument 文档")
+        return Loaded(office_to_text(data, fmt), fmt)
+    return _load_sheet(name, fmt, data)
+
+
+def _load_sheet(name: str, fmt: str, data: bytes) -> Loaded:
+    from ingest import fmt_sheet
+
+    if fmt == "csv":
+        text, enc = decode_text(data)
+        grid = fmt_sheet.csv_grid(text)
+        sheet = (Path(name).stem or "表格", grid, False)
+        body, warnings = fmt_sheet.sheets_to_text([sheet], with_headings=False)
+        return Loaded(body, "csv", enc, warnings=warnings)
+    if fmt == "xlsx":
+        _check_zip(data, "Excel 工作簿")
+        sheets = fmt_sheet.xlsx_sheets(data)
+    else:
+        sheets = fmt_sheet.xls_sheets(data)
+    body, warnings = fmt_sheet.sheets_to_text(sheets)
+    return Loaded(body, fmt, warnings=warnings, pages=len(sheets))
 
 
 def load_path(path: Path) -> Loaded:
@@ -157,14 +232,14 @@ def render_table(rows: list[list[str]]) -> str:
 
 # ---------- docx ----------
 
-def _check_zip(data: bytes) -> None:
+def _check_zip(data: bytes, kind: str = "Word 文档") -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
     except zipfile.BadZipFile as exc:
-        raise UnsupportedFile("bad zip", "Word 文档已损坏（压缩结构无效）。") from exc
+        raise UnsupportedFile("bad zip", f"{kind}已损坏（压缩结构无效）。") from exc
     if total > MAX_UNZIPPED_BYTES or total > MAX_ZIP_RATIO * max(len(data), 1) and total > 20 * 1024 * 1024:
-        raise UnsupportedFile("zip bomb", "Word 文档解压后体积异常（疑似压缩炸弹），已拒绝导入。")
+        raise UnsupportedFile("zip bomb", f"{kind}解压后体积异常（疑似压缩炸弹），已拒绝导入。")
 
 
 def docx_to_text(data: bytes) -> str:
@@ -276,177 +351,3 @@ def _outline_level(ppr) -> int | None:
         return int(el.get(_qn("w:val")))
     except (TypeError, ValueError):
         return None
-
-
-# ---------- html ----------
-
-HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "section", "article", "blockquote", "pre", "dd", "dt", "dl",
-              "header", "footer", "main", "aside", "nav", "figure", "figcaption", "form", "center", "hr",
-              "table", "caption",
-              "tr", "td", "th", "thead", "tbody", "tfoot", "body", "html", *HEADING_TAGS}
-LINE_BREAK = "\u2028"  # stands for <br> while whitespace is collapsed
-CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
-CJK_GAP = re.compile(rf"(?<=[{CJK}]) (?=[{CJK}])")
-
-
-def html_to_text(html: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for bad in soup(["script", "style", "noscript", "template", "head"]):
-        bad.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with(LINE_BREAK)
-    out: list[str] = []
-    _walk_html(soup.body or soup, out)
-    return "\n".join(out)
-
-
-def _inline_text(node) -> str:
-    """Text of inline content the way a browser shows it: whitespace runs collapse, none between CJK."""
-    text = re.sub(r"[ \t\r\n\f\u00a0]+", " ", node if isinstance(node, str) else node.get_text(""))
-    return CJK_GAP.sub("", text)
-
-
-def _emit_inline(buffer: list[str], out: list[str]) -> None:
-    text = _inline_text("".join(buffer))
-    buffer.clear()
-    for line in text.split(LINE_BREAK):
-        if line.strip():
-            out += [line.strip(), ""]
-
-
-MAX_HTML_DEPTH = 150  # deeper nesting is read as plain text, never recursed into (no RecursionError)
-
-
-def _walk_html(node, out: list[str], depth: int = 0) -> None:
-    from bs4 import Comment, NavigableString, Tag
-
-    if depth > MAX_HTML_DEPTH:
-        out += ["", node.get_text("\n").strip(), ""]
-        return
-
-    buffer: list[str] = []  # inline text (strings, <b>, <span>…) between block elements
-    for child in node.children:
-        if isinstance(child, Comment):
-            continue
-        if isinstance(child, NavigableString):
-            buffer.append(str(child))
-            continue
-        if not isinstance(child, Tag):
-            continue
-        name = child.name.lower()
-        if name not in BLOCK_TAGS and not child.find(list(BLOCK_TAGS)):
-            buffer.append(child.get_text(""))
-            continue
-        _emit_inline(buffer, out)
-        if name in HEADING_TAGS:
-            title = _inline_text(child).replace(LINE_BREAK, "").strip()
-            if title:
-                out += ["", "#" * int(name[1]) + " " + title, ""]
-        elif name == "table":
-            _html_table(child, out, depth + 1)
-        else:
-            _walk_html(child, out, depth + 1)
-    _emit_inline(buffer, out)
-
-
-def _html_table(table, out: list[str], depth: int = 0) -> None:
-    caption = table.find("caption")
-    if caption is not None and _inline_text(caption).strip():
-        out += ["", _inline_text(caption).replace(LINE_BREAK, "").strip(), ""]
-    rows = _own_rows(table)
-    # Tables used for page layout, or a 专栏 drawn as a one-cell box: read their cells as ordinary content.
-    if table.find("table") is not None or all(len(_own_cells(tr)) <= 1 for tr in rows):
-        for tr in rows:
-            for td in _own_cells(tr):
-                _walk_html(td, out, depth + 1)
-        return
-    out += ["", render_table(html_table_rows(table)), ""]
-
-
-def _own_rows(table) -> list:
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-
-
-def _own_cells(tr) -> list:
-    return tr.find_all(["td", "th"], recursive=False)
-
-
-def html_table_rows(table) -> list[list[str]]:
-    """Rows of an HTML table with rowspan/colspan filled in."""
-    grid: dict[tuple[int, int], str] = {}
-    for r, tr in enumerate(_own_rows(table)):
-        c = 0
-        for td in _own_cells(tr):
-            while (r, c) in grid:
-                c += 1
-            text = _inline_text(td).replace(LINE_BREAK, "").strip()
-            rowspan = _span(td.get("rowspan"))
-            colspan = _span(td.get("colspan"))
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    grid[(r + dr, c + dc)] = text
-            c += colspan
-    if not grid:
-        return []
-    height = max(r for r, _ in grid) + 1
-    width = max(c for _, c in grid) + 1
-    return [[grid.get((r, c), "") for c in range(width)] for r in range(height)]
-
-
-def _span(value) -> int:
-    try:
-        return max(1, min(int(value), 100))
-    except (TypeError, ValueError):
-        return 1
-
-
-# ---------- pdf ----------
-
-def pdf_to_text(data: bytes) -> tuple[str, list[int]]:
-    try:
-        from pypdf import PdfReader
-
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # pypdf raises many types for broken files
-        raise UnsupportedFile(f"pdf: {exc}", "PDF 文件已损坏或加密，无法读取文字。") from exc
-    pages = drop_running_lines(pages)
-    starts, parts, offset = [], [], 0
-    for text in pages:
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text) + 1
-    text = "\n".join(parts)
-    if not text.strip():
-        raise EmptyDocument("pdf without text layer", "PDF 中没有文字层（可能是扫描件），请先做文字识别（OCR）。")
-    return text, starts
-
-
-PAGE_NUMBER = re.compile(r"^[-—–－\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/共]\s*\d{1,4}\s*页?)?[-—–－\s]*$")
-
-
-def drop_running_lines(pages: list[str]) -> list[str]:
-    """Page numbers and running headers/footers would be glued into the sentences they interrupt."""
-    split = [page.split("\n") for page in pages]
-
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", line.strip())
-
-    edges: dict[str, int] = {}
-    for lines in split:
-        filled = [ln for ln in lines if ln.strip()]
-        for ln in set(filled[:2] + filled[-2:]):
-            edges[key(ln)] = edges.get(key(ln), 0) + 1
-    running = {k for k, n in edges.items() if n >= 3 and n >= len(pages) / 2 and k}
-    out = []
-    for lines in split:
-        kept = [ln for ln in lines if not PAGE_NUMBER.match(ln.strip()) or not ln.strip()]
-        filled = [i for i, ln in enumerate(kept) if ln.strip()]
-        edge = set(filled[:2] + filled[-2:])
-        # No blank line at a page break, so a sentence running onto the next page is rejoined.
-        text = "\n".join(ln for i, ln in enumerate(kept) if not (i in edge and key(ln) in running))
-        out.append(text.strip("\n"))
-    return out

@@ -459,11 +459,11 @@ def test_pdf_with_latin_text():
     assert "Energy use per unit of GDP falls by 15% by 2015." in doc.text
 
 
-def test_pdf_without_text_layer_says_ocr_is_needed():
+def test_pdf_without_text_layer_or_images_says_the_pages_are_blank():
     with pytest.raises(EmptyDocument) as err:
         parse_bytes("scan.pdf", make_pdf([[], []]))
     assert "没有文字层" in err.value.user_message
-    assert "OCR" in err.value.user_message
+    assert "空白" in err.value.user_message
 
 
 # ---------- bad files ----------
@@ -490,8 +490,8 @@ BAD_FILES = [
     ("broken.pdf", lambda: b"%PDF-1.4\n1 0 obj\n<<", UnsupportedFile, "PDF"),
     ("legacy.doc", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(2048), UnsupportedFile, ".doc"),
     ("renamed.docx", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(2048), UnsupportedFile, ".doc"),
-    ("table.xlsx", zip_without_word, UnsupportedFile, "不支持的文件类型"),
-    ("photo.png", lambda: b"\x89PNG\r\n\x1a\n" + os.urandom(64), UnsupportedFile, "不支持的文件类型"),
+    ("table.xlsx", zip_without_word, UnsupportedFile, "Excel 工作簿（.xlsx）已损坏"),
+    ("photo.png", lambda: b"\x89PNG\r\n\x1a\n" + os.urandom(64), UnsupportedFile, "图片文件已损坏"),
     ("binary.txt", lambda: bytes(range(256)) * 8, IngestError, "编码"),
     ("empty.docx", lambda: docx_bytes(__import__("docx").Document()), EmptyDocument, "没有"),
 ]
