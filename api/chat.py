@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from api.errors import ApiError
 from api.schemas import ChatMessage
 from assistant.conversation import Conversation
+from assistant.evidence import group_sources, marked_text
 from kb.records import Answer
 from tools.base import fmt_num
 
@@ -48,19 +49,22 @@ def replay(rules, questions: list[str]) -> Conversation:
     return conversation
 
 
-def content(answer: Answer) -> str:
-    """The answer as chat text: the answer, computed figures with formulas, then the sources (Markdown)."""
-    lines = [("【未能作答】" if answer.refused else "") + answer.text]
+def content(answer: Answer, kb=None) -> str:
+    """The answer as chat text: the answer with [n] markers, computed figures with formulas, then the
+    sources, one per table or paragraph (Markdown)."""
+    sources = group_sources(answer, kb)
+    lines = [("【未能作答】" if answer.refused else "") + marked_text(answer, sources)]
     computed = [f for f in answer.figures if f.formula]
     if computed:
         lines += ["", "**计算**"]
         lines += [f"- {f.label}：{fmt_num(f.value, 4)}{f.unit}（{f.formula}）" for f in computed]
-    if answer.citations:
+    if sources:
         lines += ["", "**出处**"]
-        for i, c in enumerate(answer.citations, 1):
-            where = f"《{c.doc}》 {c.section_path}".strip()
-            quote = " ".join(c.quote.split())
-            lines.append(f"{i}. {where}：“{quote}”")
+        for s in sources:
+            where = f"《{s.doc}》 {s.section_path}".strip()
+            quotes = "；".join(f"“{' '.join(q.split())}”" for q in s.quotes)
+            note = f"（{s.problem}）" if s.problem else ""
+            lines.append(f"[{s.number}] {where}：{quotes}{note}")
     return "\n".join(lines)
 
 
@@ -68,8 +72,14 @@ def pieces(text: str) -> list[str]:
     return [p for p in SENTENCE.findall(text) if p] or [text]
 
 
-def completion(answer: Answer, model: str) -> dict:
-    text = content(answer)
+def record(answer: Answer, kb=None) -> dict:
+    """The Answer record plus its grouped sources (the flat citations stay for older clients)."""
+    sources = group_sources(answer, kb)
+    return {**answer.to_dict(), "sources": [s.to_dict() for s in sources], "marked_text": marked_text(answer, sources)}
+
+
+def completion(answer: Answer, model: str, kb=None) -> dict:
+    text = content(answer, kb)
     return {
         "id": "chatcmpl-" + uuid.uuid4().hex,
         "object": "chat.completion",
@@ -77,7 +87,7 @@ def completion(answer: Answer, model: str) -> dict:
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "policyqa": answer.to_dict(),
+        "policyqa": record(answer, kb),
     }
 
 
@@ -90,7 +100,7 @@ def _sse(payload: dict) -> str:
     return "data: " + json.dumps(payload, ensure_ascii=False) + "\n\n"
 
 
-def stream(ask: Callable[[], Answer], model: str) -> Iterator[str]:
+def stream(ask: Callable[[], Answer], model: str, kb_of: Callable[[], object] | None = None) -> Iterator[str]:
     """SSE: the role at once (the client shows it is working), the answer in sentences, the record, [DONE]."""
     cid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
     yield _sse(_chunk(cid, created, model, {"role": "assistant", "content": ""}))
@@ -99,9 +109,10 @@ def stream(ask: Callable[[], Answer], model: str) -> Iterator[str]:
     except Exception:  # headers are sent: the error has to travel as content
         logger.exception("answer failed while streaming")
         answer = Answer(FAILED, refused=True, intent="error")
-    for piece in pieces(content(answer)):
+    kb = kb_of() if kb_of is not None else None
+    for piece in pieces(content(answer, kb)):
         yield _sse(_chunk(cid, created, model, {"content": piece}))
     final = _chunk(cid, created, model, {}, "stop")
-    final["policyqa"] = answer.to_dict()
+    final["policyqa"] = record(answer, kb)
     yield _sse(final)
     yield "data: [DONE]\n\n"

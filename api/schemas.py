@@ -39,6 +39,34 @@ class FigureOut(BaseModel):
     flag: str = Field("", description="原文问题标记，如 missing_percent（缺少“%”）")
 
 
+class SourceTableOut(BaseModel):
+    table_id: str
+    title: str = Field(description="表格标题")
+    caption: str = Field("", description="表题（原文）")
+    unit: str = Field("", description="整表单位")
+    columns: list[str] = Field(description="表头")
+    rows: list[list[str]] = Field(description="各行的原文单元格，第 0 列为行名")
+    cited_rows: list[int] = Field(default_factory=list, description="被引用的行（rows 的下标）")
+    cited_cells: list[list[int]] = Field(default_factory=list, description="读数所在的单元格 [行, 列]")
+    notes: list[str] = Field(default_factory=list, description="表注")
+
+
+class SourceOut(BaseModel):
+    number: int = Field(description="出处编号，对应正文中的 [n]")
+    kind: str = Field(description="table（表格）、passage（正文段落）或 missing（文档已不在知识库中）")
+    doc_id: str = ""
+    doc: str = Field(description="文件名")
+    section_path: str = Field(description="章节路径")
+    citations: list[int] = Field(description="属于这一出处的 citations 下标")
+    quotes: list[str] = Field(description="引用的原文（表格行或句子）")
+    text: str = Field("", description="段落出处：所在段落（过长时截取引文前后）")
+    highlights: list[list[int]] = Field(default_factory=list, description="text 中被引用部分的 [起, 止]")
+    start: int = Field(-1, description="出处在文档中的起始位置（字符）")
+    end: int = -1
+    problem: str = Field("", description="无法核对时的中文说明（如文档已删除）")
+    table: SourceTableOut | None = None
+
+
 class AnswerOut(BaseModel):
     text: str = Field(description="回答正文")
     citations: list[CitationOut] = Field(description="出处：文件、章节与原文")
@@ -48,6 +76,11 @@ class AnswerOut(BaseModel):
     intent: str = Field(description="问题类型，如 lookup、rank、compute、fact、narrative、agent")
     chart: dict[str, Any] | None = Field(None, description="可作图的数据：{indicator, unit, values, highlight}")
     suggestions: list[str] = Field(default_factory=list, description="可以换个问法的建议")
+    understood: str = Field("", description="对问题的理解（一行），如“我理解为：乌海市 · 二氧化硫排放量降低 · 规划目标”")
+    plan: dict[str, Any] | None = Field(None, description="回答所依据的查询计划（可用于更正后重新提问）")
+    sources: list[SourceOut] = Field(default_factory=list,
+                                     description="按来源归并的出处：每个表格一条、每个正文段落一条（citations 为逐条原始列表）")
+    marked_text: str = Field("", description="在数字和引文后标注 [n] 出处编号的正文")
 
 
 class AskRequest(BaseModel):
@@ -58,10 +91,48 @@ class AskRequest(BaseModel):
         None, pattern=CONVERSATION_ID,
         description="会话编号（字母、数字、_.:-，最长 64 个字符）。同一编号的提问共享上下文，可以追问“那包头市呢？”；不填则为单轮问答。")
     reset: bool = Field(False, description="为 true 时先清空该会话的上下文")
+    doc_ids: list[str] | None = Field(None, max_length=1000,
+                                      description="只在这些文档中查找答案（文档编号见文档列表）；不填则为全部文档")
 
 
 class AskResponse(AnswerOut):
     conversation_id: str | None = Field(None, description="本次使用的会话编号")
+    position: int | None = Field(None, description="这一轮在会话中的序号（从 0 起；反馈时使用）")
+
+
+class ConversationOut(BaseModel):
+    id: str = Field(description="会话编号")
+    title: str = Field(description="标题（第一个问题）")
+    origin: str = Field(description="app（网页）或 api（接口）")
+    doc_ids: list[str] = Field(default_factory=list, description="限定的文档")
+    created: str
+    updated: str
+    turns: int = Field(description="轮数")
+
+
+class TurnOut(BaseModel):
+    position: int
+    question: str
+    answer: AnswerOut
+    mode: str = ""
+
+
+class ConversationDetail(ConversationOut):
+    history: list[TurnOut] = Field(description="各轮问答（保存时的回答）")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(pattern=CONVERSATION_ID, description="会话编号")
+    position: int = Field(ge=0, description="轮次序号（提问接口返回的 position）")
+    rating: Literal[1, -1] = Field(description="1 表示回答正确，-1 表示有误")
+    correction: str = Field("", max_length=2000, description="更正：正确的数字和单位，或“规划中没有”")
+    refuse: bool | None = Field(None, description="规划中没有这项内容、应当说明无法回答时为 true")
+
+
+class FeedbackResponse(BaseModel):
+    id: int = Field(description="反馈编号")
 
 
 class ChatMessage(BaseModel):

@@ -23,11 +23,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import chat
 from api.errors import ApiError, BodyLimit, install_error_handlers
-from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, DeleteResponse, DocumentOut,
-                         ErrorBody, ModelList, TableDetail, TableOut, UploadResponse)
+from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, ConversationDetail, ConversationOut,
+                         DeleteResponse, DocumentOut, ErrorBody, FeedbackRequest, FeedbackResponse, ModelList,
+                         TableDetail, TableOut, UploadResponse)
 from assistant import admin
 from assistant.conversation import Conversation
 from assistant.core import Assistant
+from assistant.evidence import group_sources, marked_text
+from kb.conversations import ConversationStore
+from kb.errors import PolicyQAError
+from kb.feedback import FeedbackStore, numbers_and_unit
 from kb.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +44,9 @@ DESCRIPTION = """政策问答：用规划原文回答关于中国政府规划的
 
 * **OpenAI 兼容**：`POST /v1/chat/completions` 可直接用 `openai` 客户端调用，支持 `stream: true`；
   回答正文后附有计算式和出处，结构化的出处与数值在扩展字段 `policyqa` 中。
-* **问答**：`POST /api/ask` 返回完整的回答记录；带 `conversation_id` 可以追问。
+* **问答**：`POST /api/ask` 返回完整的回答记录（逐条出处，以及按表格、段落归并的 `sources`）；带 `conversation_id`
+  可以追问，会话保存在数据目录中（与网页共用），重启后仍可接着问。
+* **会话与反馈**：列出、查看、删除保存的会话；对某一轮回答提交 👍/👎 和更正。
 * **文档与表格**：上传、列出、删除规划文件；查看从规划中抽取的表格（JSON 或 CSV）。
 
 设置了访问令牌（`POLICYQA_API_TOKEN`）时，请求须带 `Authorization: Bearer <令牌>`。
@@ -47,6 +54,7 @@ DESCRIPTION = """政策问答：用规划原文回答关于中国政府规划的
 TAGS = [
     {"name": "OpenAI 兼容", "description": "与 OpenAI Chat Completions 接口兼容的问答。"},
     {"name": "问答", "description": "返回完整回答记录（出处、数值、计算式）的问答接口。"},
+    {"name": "会话", "description": "保存在数据目录中的会话（网页与接口共用）与回答反馈。"},
     {"name": "文档", "description": "知识库中的规划文件：列出、上传导入、删除。"},
     {"name": "表格", "description": "从规划中抽取的表格。"},
     {"name": "状态", "description": "服务状态。"},
@@ -58,29 +66,45 @@ def size_text(n: int) -> str:
     return f"{n / 1024 / 1024:.3g} MB" if n >= 1024 * 1024 else f"{n / 1024:.3g} KB"
 
 
-class ConversationStore:
-    """Server-side conversations by id; the least recently used are dropped beyond `limit`."""
+class ContextCache:
+    """Follow-up contexts of conversations by id, in memory; the least recently used are dropped beyond `limit`
+    (the turns themselves are kept on disk by kb.conversations, and a dropped context is rebuilt from them)."""
 
     def __init__(self, limit: int = MAX_CONVERSATIONS):
         self.limit = limit
         self._items: OrderedDict[str, tuple[Conversation, threading.Lock]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, cid: str) -> tuple[Conversation, threading.Lock]:
+    def get(self, cid: str) -> tuple[Conversation, threading.Lock, bool]:
+        """(context, its lock, whether it was just created)."""
         with self._lock:
-            if cid in self._items:
-                self._items.move_to_end(cid)
-            else:
+            fresh = cid not in self._items
+            if fresh:
                 self._items[cid] = (Conversation(), threading.Lock())
                 while len(self._items) > self.limit:
                     self._items.popitem(last=False)
-            return self._items[cid]
+            else:
+                self._items.move_to_end(cid)
+            return (*self._items[cid], fresh)
+
+    def drop(self, cid: str) -> None:
+        with self._lock:
+            self._items.pop(cid, None)
 
     def __len__(self) -> int:
         return len(self._items)
 
     def __contains__(self, cid: str) -> bool:
         return cid in self._items
+
+
+def _takes_scope(bot) -> bool:
+    import inspect
+
+    try:
+        return "doc_ids" in inspect.signature(bot.ask).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _fastapi_class():
@@ -120,7 +144,9 @@ def create_app(settings: Settings | None = None, assistant=None,
     app = _fastapi_class()(title="政策问答 API", description=DESCRIPTION, version="0.1.0", openapi_tags=TAGS,
                            lifespan=lifespan)
     app.state.settings = settings
-    app.state.conversations = ConversationStore(max_conversations)
+    app.state.conversations = ContextCache(max_conversations)
+    app.state.store = ConversationStore.for_settings(settings)
+    app.state.feedback = FeedbackStore.for_settings(settings)
     holder = {"assistant": assistant}
     lock = threading.Lock()
     install_error_handlers(app)
@@ -186,9 +212,9 @@ def create_app(settings: Settings | None = None, assistant=None,
             return bot.ask(question, conversation)
 
         if body.stream:
-            return StreamingResponse(chat.stream(ask, body.model), media_type="text/event-stream",
+            return StreamingResponse(chat.stream(ask, body.model, current_kb), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return chat.completion(ask(), body.model)
+        return chat.completion(ask(), body.model, current_kb())
 
     # ----- answers -----
     @api.post("/ask", response_model=AskResponse, tags=["问答"], summary="提问",
@@ -199,14 +225,85 @@ def create_app(settings: Settings | None = None, assistant=None,
     def ask(body: AskRequest):
         check_question(body.question)
         bot = get_assistant()
+        scope = set(body.doc_ids) if body.doc_ids else None
         if body.conversation_id is None:
-            return {**bot.ask(body.question).to_dict(), "conversation_id": None}
-        conversation, conv_lock = app.state.conversations.get(body.conversation_id)
+            return record(ask_scoped(bot, body.question, None, scope), conversation_id=None)
+        cid = body.conversation_id
+        conversation, conv_lock, fresh = app.state.conversations.get(cid)
         with conv_lock:  # one question at a time per conversation: turns stay in order
             if body.reset:
                 conversation.reset()
-            answer = bot.ask(body.question, conversation)
-        return {**answer.to_dict(), "conversation_id": body.conversation_id}
+                stored(app.state.store.clear, cid)
+            elif fresh:  # after a restart (or an eviction) the follow-up context is rebuilt from the stored turns
+                for turn in stored(app.state.store.turns, cid) or ():
+                    ask_scoped(rules_assistant(), turn.question, conversation, scope)
+            answer = ask_scoped(bot, body.question, conversation, scope)
+            position = stored(app.state.store.add_turn, cid, body.question, answer, "api")
+        return record(answer, conversation_id=cid, position=position)
+
+    def ask_scoped(bot, question, conversation, scope):
+        if scope:
+            target = bot if _takes_scope(bot) else getattr(bot, "rules", bot)
+            if _takes_scope(target):
+                return target.ask(question, conversation, doc_ids=scope)
+        return bot.ask(question, conversation)
+
+    def stored(action, *args):
+        """The conversation store is a convenience: when it cannot be written the answer still goes out."""
+        try:
+            return action(*args)
+        except PolicyQAError as exc:
+            logger.warning("conversation store: %s", exc)
+            return None
+
+    def current_kb():
+        try:
+            return getattr(rules_assistant(), "kb", None)  # a test stand-in may have none
+        except PolicyQAError:
+            return None
+
+    def record(answer, **extra) -> dict:
+        sources = group_sources(answer, current_kb())
+        return {**answer.to_dict(), "sources": [s.to_dict() for s in sources],
+                "marked_text": marked_text(answer, sources), **extra}
+
+    # ----- conversations and feedback -----
+    @api.get("/conversations", response_model=list[ConversationOut], tags=["会话"], summary="会话列表",
+             description="保存在数据目录中的会话（最近的在前），网页上的对话也在其中。")
+    def list_conversations(limit: int = Query(100, ge=1, le=1000, description="最多返回多少个")):
+        return [c.to_dict() for c in app.state.store.conversations(limit)]
+
+    @api.get("/conversations/{conversation_id}", response_model=ConversationDetail, tags=["会话"],
+             summary="会话内容", responses={404: {"model": ErrorBody, "description": "没有这个会话"}})
+    def get_conversation(conversation_id: str = Path(description="会话编号")):
+        info = app.state.store.get(conversation_id)
+        if info is None:
+            raise ApiError(404, f"没有这个会话：{conversation_id}", "unknown_conversation")
+        history = [{"position": t.position, "question": t.question, "mode": t.mode,
+                    "answer": record(t.answer)} for t in app.state.store.turns(conversation_id)]
+        return {**info.to_dict(), "history": history}
+
+    @api.delete("/conversations/{conversation_id}", tags=["会话"], summary="删除会话",
+                responses={404: {"model": ErrorBody, "description": "没有这个会话"}})
+    def delete_conversation(conversation_id: str = Path(description="会话编号")):
+        if not app.state.store.delete(conversation_id):
+            raise ApiError(404, f"没有这个会话：{conversation_id}", "unknown_conversation")
+        app.state.conversations.drop(conversation_id)
+        return {"deleted": conversation_id}
+
+    @api.post("/feedback", response_model=FeedbackResponse, tags=["会话"], summary="回答反馈",
+              description="对会话中的一轮回答标注正确（1）或有误（-1），可附更正；评测页可把反馈变成回归题。",
+              responses={404: {"model": ErrorBody, "description": "没有这一轮"}})
+    def feedback(body: FeedbackRequest):
+        turns = app.state.store.turns(body.conversation_id)
+        turn = next((t for t in turns if t.position == body.position), None)
+        if turn is None:
+            raise ApiError(404, f"会话 {body.conversation_id} 中没有第 {body.position} 轮。", "unknown_turn")
+        questions = [t.question for t in turns if t.position <= body.position][-6:]
+        numbers, unit = numbers_and_unit(body.correction) if body.correction else ([], "")
+        fid = app.state.feedback.record(questions, turn.answer, body.rating, body.correction, numbers, unit,
+                                        body.refuse, body.conversation_id, body.position)
+        return {"id": fid}
 
     # ----- documents -----
     @api.get("/documents", response_model=list[DocumentOut], tags=["文档"], summary="文档列表")

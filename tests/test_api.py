@@ -27,9 +27,14 @@ TOKEN = "测试-token-123".encode().hex()
 
 
 @pytest.fixture(scope="module")
-def read_only_settings(built_kb_dir):
-    """The shared sample knowledge base: for tests that never write to it."""
-    return load_settings(data_dir=built_kb_dir, embedder="hash")
+def read_only_settings(built_kb_dir, tmp_path_factory):
+    """A copy of the sample knowledge base shared by this module's tests that never change documents (the
+    conversation store they write goes into this copy, not into the session's knowledge base)."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("api_kb") / "data"
+    shutil.copytree(built_kb_dir, target)
+    return load_settings(data_dir=target, embedder="hash")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +90,56 @@ def test_conversations_are_bounded_in_number(read_only_settings):
     for cid in ("a", "b", "c"):
         assert ask(c, QUESTION, conversation_id=cid).status_code == 200
     assert len(app.state.conversations) == 2 and "a" not in app.state.conversations
+
+
+def test_ask_groups_citations_by_source_and_keeps_the_flat_list(client):
+    body = ask(client, "各盟市氮氧化物降低目标的平均值是多少").json()
+    assert len(body["citations"]) == 13  # the table title and twelve rows, as before
+    (source,) = body["sources"]
+    assert source["kind"] == "table" and source["number"] == 1 and len(source["citations"]) == 13
+    table = source["table"]
+    assert table["columns"][0] == "地区" and len(table["rows"]) == 12 and len(table["cited_rows"]) == 12
+    nox = table["columns"].index("氮氧化物排放量降低")
+    assert {c for _, c in table["cited_cells"]} == {nox} and len(table["cited_cells"]) == 12
+    assert "13.43%[1]" in body["marked_text"] and body["text"] in body["marked_text"].replace("[1]", "")
+
+
+def test_conversations_are_stored_and_survive_a_restart(read_only_settings):
+    first = TestClient(create_app(read_only_settings))
+    body = ask(first, QUESTION, conversation_id="restart-1").json()
+    assert body["position"] == 0
+    restarted = TestClient(create_app(read_only_settings))  # a new process: no context in memory
+    follow = ask(restarted, "那包头市呢", conversation_id="restart-1").json()
+    assert "6.3%" in follow["text"] and follow["position"] == 1
+    listed = {c["id"]: c for c in restarted.get("/api/conversations").json()}
+    assert listed["restart-1"]["turns"] == 2 and listed["restart-1"]["title"].startswith("乌海市")
+    detail = restarted.get("/api/conversations/restart-1").json()
+    assert [t["question"] for t in detail["history"]] == [QUESTION, "那包头市呢"]
+    assert detail["history"][0]["answer"]["sources"][0]["kind"] == "table"
+    assert restarted.delete("/api/conversations/restart-1").status_code == 200
+    r = restarted.get("/api/conversations/restart-1")
+    assert r.status_code == 404 and "没有这个会话" in error_of(r)
+    assert "6.3%" not in ask(restarted, "那包头市呢", conversation_id="restart-1").json()["text"]
+
+
+def test_feedback_on_a_turn_is_stored(read_only_settings):
+    from kb.feedback import FeedbackStore
+
+    c = TestClient(create_app(read_only_settings))
+    position = ask(c, QUESTION, conversation_id="fb-1").json()["position"]
+    r = c.post("/api/feedback", json={"conversation_id": "fb-1", "position": position, "rating": -1,
+                                      "correction": "应为 9.5%"})
+    assert r.status_code == 200
+    entry = next(e for e in FeedbackStore.for_settings(read_only_settings).entries() if e.id == r.json()["id"])
+    assert entry.turns == (QUESTION,) and entry.numbers == (9.5,) and entry.unit == "%" and entry.rating == -1
+    r = c.post("/api/feedback", json={"conversation_id": "fb-1", "position": 7, "rating": 1})
+    assert r.status_code == 404 and "没有第 7 轮" in error_of(r)
+
+
+def test_ask_limited_to_documents(client):
+    assert ask(client, QUESTION, doc_ids=["no-such-document"]).json()["refused"]
+    doc_id = client.get("/api/documents").json()[0]["doc_id"]
+    assert "8.5%" in ask(client, QUESTION, doc_ids=[doc_id]).json()["text"]
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -163,8 +218,8 @@ def test_chat_completion_appends_sources_and_returns_the_record(client):
     message = body["choices"][0]["message"]
     assert message["role"] == "assistant" and body["choices"][0]["finish_reason"] == "stop"
     text = message["content"]
-    assert text.startswith(body["policyqa"]["text"]) and "8.5%" in text
-    assert "**出处**" in text and f"“{WUHAI_ROW}”" in text and "专栏二" in text
+    assert text.startswith(body["policyqa"]["marked_text"]) and "8.5%[1]" in text
+    assert "**出处**" in text and f"“{WUHAI_ROW}”" in text and "[1] 《内蒙古自治区十二五节能减排规划.txt》" in text
     assert body["policyqa"]["citations"] and body["policyqa"]["figures"][0]["value"] == 8.5
 
 
@@ -219,7 +274,7 @@ def test_agent_answers_when_configured(read_only_settings):
     c = TestClient(create_app(read_only_settings, assistant=bot))
     body = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).json()
     assert body["policyqa"]["intent"] == "agent"
-    assert body["choices"][0]["message"]["content"].startswith("乌海市二氧化硫排放量降低目标为8.5%。")
+    assert body["choices"][0]["message"]["content"].startswith("乌海市二氧化硫排放量降低目标为8.5%[1]。")
     assert WUHAI_ROW in [c["quote"] for c in body["policyqa"]["citations"]]
 
 
