@@ -116,6 +116,8 @@ def paragraph_span(text: str, start: int, end: int) -> tuple[int, int]:
 # ---------- grouping ----------
 
 def _group_key(kb, index: int, c: Citation) -> tuple[tuple, str]:
+    if kb is None:  # nothing to look up: group by what the citations say
+        return ("plain", c.doc_id or c.doc, c.table or c.section_path), "plain"
     doc_id, text = document_text(kb, c)
     if not text:
         return ("missing", c.doc_id or c.doc, c.table or c.section_path), "missing"
@@ -128,7 +130,8 @@ def _group_key(kb, index: int, c: Citation) -> tuple[tuple, str]:
 
 
 def group_sources(answer: Answer, kb) -> list[Source]:
-    """The answer's citations as numbered sources, in the order they are first cited."""
+    """The answer's citations as numbered sources, in the order they are first cited. With kb None the
+    grouping uses the citations alone (no table grid, no paragraph)."""
     groups: dict[tuple, _Group] = {}
     for i, c in enumerate(answer.citations):
         key, kind = _group_key(kb, i, c)
@@ -136,7 +139,11 @@ def group_sources(answer: Answer, kb) -> list[Source]:
     sources = []
     for number, g in enumerate(groups.values(), 1):
         cites = [answer.citations[i] for i in g.indices]
-        if g.kind == "missing":
+        if g.kind == "plain":
+            c = g.citation
+            sources.append(Source(number, "table" if c.table else "passage", c.doc_id, c.doc, c.section_path,
+                                  tuple(g.indices), _unique(x.quote for x in cites)))
+        elif g.kind == "missing":
             sources.append(_missing(number, g, cites))
         elif g.kind == "table":
             sources.append(_table_source(number, g, cites, answer, kb))

@@ -272,7 +272,7 @@ def answer_xlsx(question: str, answer: Answer, kb) -> bytes:
         if s.kind != "table" or s.table is None:
             continue
         t = s.table
-        name = re.sub(r"[\[\]:*?/\\]", "_", f"[{s.number}]{t.title}")[:28]
+        name = re.sub(r"[\[\]:*?/\\]", "_", f"出处{s.number} {t.title}")[:28]
         while name in used:
             name = name[:25] + f"_{len(used)}"
         used.add(name)
