@@ -46,6 +46,7 @@ class Piece:
 class Line:
     pieces: list[Piece]
     page: int = 0
+    noisy: bool = False  # OCR boxes: heights vary by a few pixels from line to line
 
     @property
     def x0(self) -> float:
@@ -117,7 +118,7 @@ def join_pieces(pieces: list[Piece]) -> str:
     return re.sub(r" {2,}", " ", out)
 
 
-def group_lines(pieces: list[Piece], page: int = 0) -> list[Line]:
+def group_lines(pieces: list[Piece], page: int = 0, noisy: bool = False) -> list[Line]:
     """Pieces whose vertical middles fall inside one another's box share a line."""
     lines: list[Line] = []
     for p in sorted(pieces, key=lambda p: (p.top + p.bottom) / 2):
@@ -126,7 +127,7 @@ def group_lines(pieces: list[Piece], page: int = 0) -> list[Line]:
                 (mid - (lines[-1].top + lines[-1].bottom) / 2) < 0.5 * lines[-1].height:
             lines[-1].pieces.append(p)
         else:
-            lines.append(Line([p], page))
+            lines.append(Line([p], page, noisy))
     return lines
 
 
@@ -353,12 +354,22 @@ def _merge_continued_tables(blocks: list[tuple[str, object]]) -> list[tuple[str,
             prev = out[-1][1]
             if obj.page == prev.page + 1 and _same_columns(prev.edges, obj.edges):
                 rows = obj.rows[1:] if obj.rows and prev.rows and obj.rows[0] == prev.rows[0] else obj.rows
+                if rows and prev.rows and _is_split_row(prev.rows[-1], rows[0]):
+                    # A row broken at the page end: its second half tops the next page.
+                    prev.rows[-1] = [a + b for a, b in zip(prev.rows[-1], rows[0])]
+                    rows = rows[1:]
                 prev.rows.extend(rows)
                 prev.row_pages.extend([obj.page] * len(rows))
                 prev.page = obj.page  # a third page may continue it again
                 continue
         out.append((kind, obj))
     return out
+
+
+def _is_split_row(last: list[str], first: list[str]) -> bool:
+    filled = [k for k, c in enumerate(first) if c.strip()]
+    return (len(first) == len(last) and not first[0].strip() and 0 < len(filled) <= len(first) / 2
+            and all(last[k].strip() for k in filled))
 
 
 def _same_columns(a: list[float], b: list[float]) -> bool:
@@ -383,8 +394,8 @@ def _continues(prev: Line, cur: Line, _left: float, right: float) -> bool:
         return False  # the line ends short of the margin: the paragraph ends there
     if cur.x0 > prev.x0 + 0.8 * em:
         return False  # indented: a new paragraph
-    if abs(cur.height - prev.height) > 0.3 * em:
-        return False
+    if abs(cur.height - prev.height) > (0.5 if cur.noisy else 0.3) * max(em, cur.height):
+        return False  # another size: a heading or a note
     if cur.page == prev.page and cur.top - prev.bottom > 0.75 * em:
         return False  # set apart by paragraph spacing
     return True

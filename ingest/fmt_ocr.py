@@ -28,6 +28,8 @@ MIN_SCORE = 0.5  # boxes read below this are noise, not text
 LOW_CONFIDENCE = 0.8  # a number read below this is marked and reported, never taken as read
 DOUBT_MARK = "（识别存疑）"
 MAX_IMAGE_PIXELS = 60_000_000
+DASH_START = re.compile(r"^(?:一一|-一|一-|--|－－|—一|一—)(?=[\u4e00-\u9fff])")
+QUOTES = "“”\""
 MAX_REPORTED = 20  # low-confidence numbers named one by one in the report; the rest are counted
 _engine = None
 _lock = threading.Lock()
@@ -92,6 +94,7 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
         return PageContent(number)
     heights = sorted(p.height for p in pieces)
     char_px = heights[len(heights) // 2] / scale
+    _pair_quotes(group_lines(pieces))
     _flag_doubtful(pieces, number, warnings)
     content = PageContent(number)
     used: set[int] = set()
@@ -106,7 +109,7 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
         bottom = max(c[3] for c in cells)
         content.tables.append(TableBlock(rows, top, bottom, column_edges(cells), number))
     free = [p for i, p in enumerate(pieces) if i not in used]
-    content.lines, more = aligned_tables(group_lines(free, number), number)
+    content.lines, more = aligned_tables(group_lines(free, number, noisy=True), number)
     content.tables += more
     return content
 
@@ -114,8 +117,27 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
 def _piece(box, text: str, score: float, scale: float) -> Piece:
     xs = [pt[0] for pt in box]
     ys = [pt[1] for pt in box]
-    text = re.sub(r"^一一(?=[\u4e00-\u9fff])", "——", text.strip())  # "——" read as two 一
+    text = DASH_START.sub("——", text.strip())  # "——" read as 一一 or -一
+    text = re.sub(r"(?<=\d)一(?=\d)", "—", text)  # "8—10%"
+    text = re.sub(r"(?<=\d)方(?=吨|千瓦|标准煤|平方米|立方米|元|人|户|辆|台|亩)", "万", text)  # 万 read as 方
     return Piece(min(xs) * scale, min(ys) * scale, max(xs) * scale, max(ys) * scale, text, float(score))
+
+
+def _pair_quotes(lines) -> None:
+    """OCR reads Chinese quote marks as ASCII '"' or the wrong way round: they alternate open, close."""
+    is_open = False
+    for line in lines:
+        for p in sorted(line.pieces, key=lambda p: p.x0):
+            if not any(q in p.text for q in QUOTES):
+                continue
+            out = []
+            for ch in p.text:
+                if ch in QUOTES:
+                    out.append("”" if is_open else "“")
+                    is_open = not is_open
+                else:
+                    out.append(ch)
+            p.text = "".join(out)
 
 
 def _readable(pieces: list[Piece]) -> bool:
