@@ -83,16 +83,17 @@ def test_empty_chat_offers_example_questions(app):
     assert not app.chat_message
 
 
-def test_answer_shows_figure_and_highlighted_citation(app):
+def test_answer_shows_figure_and_its_table_with_the_cited_cell(app):
     ask(app, "乌海市二氧化硫目标是多少")
-    assert "8.5%" in answer_text(app)
+    assert "8.5%\\[1\\]" in answer_text(app)
     message = last_answer(app)
-    assert "乌海市 二氧化硫排放量降低" in all_text(message) and "8.5%" in message.markdown[1].value
+    assert "**乌海市 二氧化硫排放量降低**：8.5%" in all_text(message)
+    assert "来源文档：《内蒙古自治区十二五节能减排规划.txt》" in [c.value for c in message.caption]
     expander = message.expander[0]
-    assert expander.label.startswith("出处")
+    assert expander.label == "出处（1 处）"
     shown = all_text(expander)
-    assert "内蒙古自治区十二五节能减排规划" in shown and "专栏二" in shown
-    assert "<mark" in shown and "| 乌海市 | 16% | 8.5%" in shown
+    assert "[1] 《内蒙古自治区十二五节能减排规划.txt》" in shown and "专栏二" in shown
+    assert '<td class="cited">8.5%</td>' in shown and shown.count('<tr class="cited">') == 1
 
 
 def test_follow_up_uses_the_previous_question(app):
@@ -113,9 +114,9 @@ def test_example_button_asks_and_rank_answer_draws_highlighted_chart(app):
     assert "包头市".encode() in data and "呼和浩特市".encode() in data and "datum.asked" in proto.spec
 
 
-def test_reset_starts_a_new_conversation(app):
+def test_new_chat_starts_a_new_conversation(app):
     ask(app, "乌海市二氧化硫目标是多少")
-    app.button(key="reset_chat").click().run()
+    app.button(key="new_chat").click().run()
     assert not app.chat_message
     ask(app, "那包头呢？")  # nothing to follow up on any more
     assert "6.3%" not in answer_text(app)
@@ -129,10 +130,12 @@ def test_refusal_is_a_warning_naming_what_the_kb_covers(app):
     assert "内蒙古自治区十二五节能减排规划" in message.caption[0].value
 
 
-def test_audit_answer_shows_formula_and_inputs(app):
+def test_audit_answer_shows_formula_as_maths_and_inputs(app):
     ask(app, "规划中有哪些数字不一致")
-    figures = last_answer(app).markdown[1].value
-    assert "计算：" in figures and "输入：" in figures and "-9.7%" in figures
+    message = last_answer(app)
+    assert "-9.7%" in all_text(message) and "**数字与计算**" in all_text(message)
+    assert any("\\div" in x.value for x in message.get("latex"))
+    assert any(c.value.startswith("输入：") for c in message.caption)
 
 
 # ---------- 知识库 ----------
@@ -200,6 +203,9 @@ def test_delete_document(app):
     doc_id = admin.documents(load_settings())[0]["doc_id"]
     app.multiselect(key="delete_docs").select(doc_id).run()
     app.button(key="delete").click().run()
+    assert any("确定删除 1 个文档" in w.value for w in app.warning)  # asks first
+    assert len(app.dataframe[0].value) == 1
+    app.button(key="delete_yes").click().run()
     assert not app.exception
     assert any("已删除" in i.value for i in app.info)
     assert not app.dataframe  # no documents left
@@ -243,15 +249,14 @@ def test_data_filter_narrows_facts(app):
 
 
 @pytest.fixture
-def app_module(monkeypatch):
-    """app.py imported as a module (its helpers; the page itself only runs as a script)."""
-    import importlib.util
+def app_module():
+    """The pages' helpers (the pages themselves only run inside the app)."""
+    from types import SimpleNamespace
 
-    spec = importlib.util.spec_from_file_location("policyqa_app", APP)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "policyqa_app", module)
-    spec.loader.exec_module(module)
-    return module
+    from ui import common, data_page
+
+    return SimpleNamespace(excel_bytes=data_page.excel_bytes, suggested_question=common.suggested_question,
+                           highlighted=common.highlighted, replaced_entity=common.replaced_entity)
 
 
 def test_excel_export_round_trips(app_module):
@@ -274,14 +279,16 @@ def test_did_you_mean_rewrites_the_question(app_module, question, suggestion, ex
     assert app_module.suggested_question(question, suggestion) == expected
 
 
-def test_quote_context_marks_the_quote_inside_its_paragraph(app_module, sample_kb):
-    from kb.records import Citation
+@pytest.mark.parametrize("question,old,new,expected", [
+    ("乌海市二氧化硫目标是多少", "乌海市", "包头市", "包头市二氧化硫目标是多少"),
+    ("那乌海呢？", "乌海市", "包头市", "那包头市呢？"),
+    ("二氧化硫呢", "", "乌海市", "乌海市二氧化硫呢"),
+])
+def test_correcting_an_entity_rewrites_the_question(app_module, question, old, new, expected):
+    assert app_module.replaced_entity(question, old, new) == expected
 
-    doc_id = sample_kb.docs[0]["doc_id"]
-    quote = "“十二五”期间淘汰焦炭25万吨、电石178.1万吨"
-    before, marked, after = app_module.quote_context(sample_kb, Citation("x", "", quote, doc_id=doc_id))
-    assert marked == quote and len(before) + len(after) > 0 and "\n\n" not in before + after
-    assert app_module.quote_context(sample_kb, Citation("x", "", "规划里没有的一句话", doc_id=doc_id)) is None
+
+def test_document_text_is_escaped(app_module):
     assert "&lt;" in app_module.highlighted("<b>", "x", "")  # document text is escaped, never run as HTML
 
 
@@ -346,31 +353,39 @@ def test_eval_page_runs_an_uploaded_question_file(app):
     ]
     data = ("\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n{broken\n").encode("utf-8")
     goto(app, "评测")
-    app.file_uploader[0].set_value(("cases.jsonl", data, "application/json")).run()
+    app.radio(key="eval_source").set_value("上传题目文件").run()
+    app.file_uploader(key="eval_upload").set_value(("cases.jsonl", data, "application/json")).run()
+    assert any("已选择：cases.jsonl" in c.value for c in app.caption)
     app.button(key="eval_run").click().run()
     assert not app.exception, [e.value for e in app.exception]
-    assert app.get("metric")[0].proto.body == "75%"
-    shown = all_text(app)
-    assert "| overall | 4 | 75%" in shown
-    assert "t-4" in shown and "t-1" not in shown.split("未通过的题目")[-1]
-    assert any("第 5 行" in w.value for w in app.warning)
+    assert app.get("metric")[0].proto.body == "75%" and "cases.jsonl" in app.get("metric")[0].label
+    summary = app.dataframe[0].value
+    overall = summary[summary["类别"] == "总计"].iloc[0]
+    assert overall["题数"] == 4 and overall["通过率"] == "75%"
+    assert {"表格查询", "多轮追问", "超出范围"} <= set(summary["类别"])
+    failed = app.dataframe[1].value
+    assert list(failed["编号"]) == ["t-4"] and failed["未通过的检查"].iloc[0] == "数字"
+    assert any("第 5 行不是有效的 JSON" in w.value for w in app.warning)
 
 
 @pytest.mark.skipif(not (ROOT.parent / "shared" / "eval" / "dev.jsonl").exists(), reason="no shared dev set here")
 def test_eval_page_runs_the_dev_set(app):
     goto(app, "评测")
+    app.radio(key="eval_source").set_value("开发集").run()
     app.button(key="eval_run").click().run()
     assert not app.exception, [e.value for e in app.exception]
-    assert "| overall |" in all_text(app)
+    assert "总计" in set(app.dataframe[0].value["类别"])
     assert "dev.jsonl" in app.get("metric")[0].label
 
 
 # ---------- sidebar ----------
 
-def test_sidebar_shows_kb_folder_embedder_and_llm_state(app, kb_dir):
+def test_sidebar_shows_the_knowledge_base_by_name_and_size_not_folders(app, kb_dir):
+    ask(app, "电石淘汰量")  # waits for the background warm-up, after which the sidebar counts
     side = "\n".join(c.value for c in app.sidebar.caption)
-    assert str(kb_dir.resolve()) in side and "哈希向量" in side
-    assert "未配置" in side and not app.sidebar.toggle
+    assert "内蒙古自治区十二五节能减排规划" in side and "文档 1 个" in side and "表格 2 个" in side
+    assert str(kb_dir) not in side and "Chroma" not in side and "LLM_" not in side and "哈希" not in side
+    assert "未启用" in side and not app.sidebar.toggle
 
 
 def test_llm_toggle_falls_back_to_rules_when_the_agent_cannot_load(kb_dir, monkeypatch):

@@ -316,7 +316,7 @@ def page_chat(settings: Settings) -> None:
     history = st.session_state.setdefault("history", [])
     question = st.chat_input("请输入关于规划的问题，例如：乌海市二氧化硫目标是多少？", key="chat_box")
     question = question or st.session_state.pop("pending_question", None)
-    render_header(settings, history)
+    header = st.container()  # filled last, so the export buttons include the answer asked in this run
     notice = st.session_state.pop("chat_notice", "")
     if notice:
         st.warning(notice)
@@ -346,6 +346,8 @@ def page_chat(settings: Settings) -> None:
             if notice:
                 st.warning(notice)
             render_answer(settings, turn, knowledge_base(settings), len(history) - 1)
+    with header:
+        render_header(settings, history)
 
 
 __all__ = ["page_chat", "sidebar_conversations", "feedback_store"]
