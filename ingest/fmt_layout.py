@@ -8,6 +8,7 @@ running headers, footers and page numbers are dropped. ``assemble`` returns the 
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 from collections.abc import Callable
@@ -353,7 +354,8 @@ def _merge_continued_tables(blocks: list[tuple[str, object]]) -> list[tuple[str,
         if kind == "table" and out and out[-1][0] == "table":
             prev = out[-1][1]
             if obj.page == prev.page + 1 and _same_columns(prev.edges, obj.edges):
-                rows = obj.rows[1:] if obj.rows and prev.rows and obj.rows[0] == prev.rows[0] else obj.rows
+                rows = obj.rows[1:] if obj.rows and prev.rows and _same_row(obj.rows[0], prev.rows[0]) \
+                    else obj.rows  # the header repeated on the new page
                 if rows and prev.rows and _is_split_row(prev.rows[-1], rows[0]):
                     # A row broken at the page end: its second half tops the next page.
                     prev.rows[-1] = [a + b for a, b in zip(prev.rows[-1], rows[0])]
@@ -364,6 +366,14 @@ def _merge_continued_tables(blocks: list[tuple[str, object]]) -> list[tuple[str,
                 continue
         out.append((kind, obj))
     return out
+
+
+def _same_row(a: list[str], b: list[str]) -> bool:
+    """Equal rows, allowing for OCR reading a bracket or a character differently."""
+    def bare(row: list[str]) -> str:
+        return re.sub(r"[\s（）()【】\[\]、，,。.:：]", "", "".join(row))
+
+    return len(a) == len(b) and difflib.SequenceMatcher(None, bare(a), bare(b)).ratio() >= 0.85
 
 
 def _is_split_row(last: list[str], first: list[str]) -> bool:

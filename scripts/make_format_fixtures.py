@@ -179,8 +179,9 @@ def soffice_convert(src: Path, target: str, out_dir: Path) -> Path | None:
     return out if out.exists() else None
 
 
-def scan_pdf(pdf: Path, out: Path, dpi: int = SCAN_DPI, pages: str = "") -> Path | None:
-    """An image-only copy of a PDF: pages rendered by pdftoppm, put back together by Pillow."""
+def scan_pdf(pdf: Path, out: Path, dpi: int = SCAN_DPI, pages: str = "", bilevel: bool = False) -> Path | None:
+    """An image-only copy of a PDF: pages rendered by pdftoppm (grey, or black and white like a fax-mode
+    scanner: a small file), put back together by Pillow."""
     if shutil.which("pdftoppm") is None:
         return None
     from PIL import Image
@@ -192,6 +193,8 @@ def scan_pdf(pdf: Path, out: Path, dpi: int = SCAN_DPI, pages: str = "") -> Path
             args += ["-f", first, "-l", last]
         subprocess.run([*args, str(pdf), f"{tmp}/page"], check=True, timeout=600)
         images = [Image.open(p).convert("L") for p in sorted(Path(tmp).glob("page*.png"))]
+        if bilevel:
+            images = [im.point(lambda v: 255 if v > 170 else 0).convert("1") for im in images]
         images[0].save(out, save_all=True, append_images=images[1:], resolution=dpi)
     return out
 
@@ -238,7 +241,7 @@ def refresh_fixtures(folder: Path = FIXTURES) -> list[Path]:
             shutil.copyfile(path, target)
         pdf = Path(tmp) / "jiangbei.pdf"
         if pdf.exists():
-            scan_pdf(pdf, folder / "jiangbei_scan_p2-3.pdf", dpi=110, pages="2-3")
+            scan_pdf(pdf, folder / "jiangbei_scan_p3-4.pdf", pages="3-4", bilevel=True)
     csv_rows = next(b[3] for b in jiangbei_blocks() if b[0] == "table" and b[1].startswith("表2"))
     (folder / "jiangbei_districts.csv").write_text(
         "\n".join(",".join(row) for row in csv_rows) + "\n", encoding="utf-8-sig")
