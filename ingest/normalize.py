@@ -54,18 +54,24 @@ def normalize_question(text: str) -> str:
 
 
 def normalize_text(raw: str, fmt: str = "txt") -> str:
+    return normalize_document(raw, fmt)[0]
+
+
+def normalize_document(raw: str, fmt: str = "txt") -> tuple[str, list[str]]:
+    """The normalized text and what a person should know about how its tables were read."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\f")
     text = to_halfwidth(text)
     lines = text.split("\n")
     if fmt == "md":
         lines = clean_markdown(lines)
-    lines = rebuild_cell_tables(lines)
+    warnings: list[str] = []
+    lines = rebuild_cell_tables(lines, warnings)
     lines = [strip_line(line) for line in lines]
     if fmt == "pdf":
         lines = join_wrapped_lines(lines)
     lines = join_broken_numbers(lines)
-    return collapse_blank_lines(lines)
+    return collapse_blank_lines(lines), warnings
 
 
 def strip_line(line: str) -> str:
@@ -194,7 +200,9 @@ def _is_cell(text: str) -> bool:
     return 0 < len(text) <= MAX_CELL_CHARS and text[-1] not in "。；;" and not text.startswith("|")
 
 
-def rebuild_cell_tables(lines: list[str]) -> list[str]:
+def rebuild_cell_tables(lines: list[str], warnings: list[str] | None = None) -> list[str]:
+    from ingest.celltable import may_start, read_cell_table
+
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -203,6 +211,15 @@ def rebuild_cell_tables(lines: list[str]) -> list[str]:
             consumed = _try_cell_table(lines, i, out)
             if consumed:
                 i = consumed
+                continue
+        if not stripped.startswith("|") and may_start(stripped):
+            table = read_cell_table(lines, i)
+            if table is not None and out[len(out) - (i - table.begin):] == lines[table.begin:i]:
+                del out[len(out) - (i - table.begin):]
+                out += [""] + table.out
+                if warnings is not None:
+                    warnings.extend(table.warnings)
+                i = table.end
                 continue
         tab_end = _try_tab_table(lines, i, out)
         if tab_end:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest.chunk import chunk_id_for, make_chunks
 from ingest.facts import extract_facts, is_instruction, sentences
 from ingest.loaders import Loaded, load_bytes
-from ingest.normalize import TABLE_TITLE, normalize_text
+from ingest.normalize import TABLE_TITLE, normalize_document, normalize_text
 from ingest.structure import parse_outline
 from ingest.tables import build_table, title_unit
 from kb.errors import EmptyDocument
@@ -33,12 +33,13 @@ def parse_bytes(name: str, data: bytes) -> Document:
 
 
 def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
-    text = normalize_text(loaded.text, loaded.fmt)
+    text, table_notes = normalize_document(loaded.text, loaded.fmt)
     if not text.strip():
         raise EmptyDocument(f"{name}: no text", "文件中没有可识别的文字。")
     doc_id = doc_id_for(name, sha)
     doc = Document(doc_id=doc_id, name=Path(name).name, sha256=sha, text=text, fmt=loaded.fmt, encoding=loaded.encoding)
     doc.warnings.extend(loaded.warnings)
+    doc.warnings.extend(table_notes)
     if loaded.pages:
         doc.meta["pages"] = loaded.pages
     outline = parse_outline(text)
@@ -59,7 +60,7 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
         if block.kind == "table":
             title, intro, unit_hint = _caption(blocks, idx, text)
             table, warnings = build_table(doc_id, text, block.start, block.end, title, block.path, intro,
-                                          title_unit(title) or unit_hint)
+                                          title_unit(title) or unit_hint, _notes_after(blocks, idx))
             doc.warnings.extend(warnings)
             if table is not None:
                 doc.tables.append(table)
@@ -91,7 +92,7 @@ def _caption(blocks, idx: int, text: str) -> tuple[str, str, str]:
     while j >= 0 and blocks[j].kind in ("para", "item", "box_title", "heading") and j >= idx - 3:
         prev = blocks[j]
         line = MD_HEADING_MARK.sub("", prev.text.strip())
-        if re.match(r"^[（(]?单位[：:]", line):
+        if re.match(r"^[（(]?[\u4e00-\u9fff]{0,4}单位[：:]", line):
             unit_hint = title_unit(line)
         elif prev.kind == "heading":
             # "### 表1 主要指标" right above its table names it; any other heading ends the caption.
@@ -113,6 +114,25 @@ def _caption(blocks, idx: int, text: str) -> tuple[str, str, str]:
                 and blocks[k].path[: len(block.path) - 1] == block.path[: len(block.path) - 1]):
             intro = _last_sentence(blocks[k].text)
     return title or "表格", intro, unit_hint
+
+
+NOTE_LINE = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*\d*\s*[：:]")
+
+
+def _notes_after(blocks, idx: int) -> tuple[str, ...]:
+    """Note lines printed under a table ("注：〔 〕内为5年累计数。", "备注：1.… 2.…")."""
+    notes: list[str] = []
+    for block in blocks[idx + 1: idx + 8]:
+        line = block.text.strip()
+        if block.kind == "table":
+            break
+        if not notes and NOTE_LINE.match(line):
+            notes.append(line)
+        elif notes and re.match(r"^\d+[.、．]", line) and len(line) < 200:
+            notes.append(line)
+        else:
+            break
+    return tuple(notes)
 
 
 def _last_sentence(text: str) -> str:

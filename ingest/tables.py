@@ -1,4 +1,12 @@
-"""Pipe-table blocks → Table records: headers, units, row hierarchy, numeric values and row quotes."""
+"""Pipe-table blocks → Table records: header, column roles, row hierarchy, typed values and row quotes.
+
+Every column gets a role from its header and its values: ``index`` (序号), ``group`` (类别 merged down the
+rows), ``label`` (the indicator or place a row is about), ``unit`` (单位), ``attribute`` (属性: 约束性/预期性),
+``text`` (备注, 责任单位 …), or a value role: ``base`` (现状, 基期值, the earlier year), ``target`` (目标值,
+规划, the later year), ``change``, ``annual`` (年均), ``cumulative`` (累计, values in 〔〕), ``milestone``
+(3月底前完成20%) or plain ``value``. Cells are typed by :mod:`ingest.values`; a number printed without the
+``%`` its column carries is flagged, never given a neighbour's unit.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +14,26 @@ import hashlib
 import re
 from collections import Counter
 
+from ingest.values import EMPTY_MARKS, parse_value, split_footnotes
 from kb.records import Cell, Table, join_path
 
-NUMBER = re.compile(
-    r"^(?P<pre>约|近|超过|不低于|不高于|不少于|≥|≤|>|<|＞|＜|≧|≦)?\s*[〔\[【]?(?P<num>[+-]?\d+(?:\.\d+)?)"
-    r"\s*(?P<pct>%)?[〕\]】]?\s*(?P<post>以上|以下|以内|左右)?$"
-)
-# "92.1万吨" in a cell: the value with its unit (kept only when the unit is a known one).
-NUMBER_WITH_UNIT = re.compile(r"^(?P<num>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s]{1,10})$")
-UNIT_COLUMN_HEADERS = {"单位", "计量单位", "单 位"}
-UNIT_IN_PARENS = re.compile(r"[（(]\s*(?:单位[：:]\s*)?(?P<unit>[^（）()]{1,16})\s*[）)]\s*$")
+UNIT_COLUMN_HEADERS = {"单位", "计量单位", "单 位", "指标单位"}
+UNIT_IN_PARENS = re.compile(r"[（(]\s*(?:单位[：:]\s*)?(?P<unit>[^（）()]{1,16}(?:[（(][^（）()]{1,4}[）)])?)\s*[）)]\s*$")
 TITLE_UNIT = re.compile(r"单位[：:]\s*(?P<unit>[^）)\s，,；;]{1,16})")
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-EMPTY_MARKS = {"", "-", "—", "--", "/", "／"}
 DITTO_MARKS = {"〃", "同上", "\""}
-UNIT_CHARS = set("%‰万亿千百吨元标准煤千瓦时公里米平方立方个家座处台套辆人户项箱张度重量蒸天倍/·²³")
+UNIT_CHARS = set("%‰万亿千百吨元标准煤千瓦时公里米平方立方个家座处台套辆人户项箱张度重量蒸天倍/·²³亩公顷条株栋")
 UNIT_LINE = re.compile(r"^[（(]?\s*单位[：:]")
 TITLE_ROW = re.compile(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十百\d]")
 NOTE_ROW = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*[0-9]*[：:]")
 INDEX_HEADERS = {"序号", "编号", "序", "No", "No.", "#"}
+GROUP_HEADER = re.compile(r"类别|类目|板块|领域|维度|任务类型|指标类别|一级指标|分类|主要领域|行动|^类型$")
+LABEL_HEADER = re.compile(r"指标|名称|项目|任务|内容|地区|区域|区县|街镇|乡镇|盟市|地市|城市|单位名称|措施|事项|工程")
+ATTRIBUTE_HEADER = re.compile(r"^(?:属性|指标属性|类型|指标类型|性质)$")
+TEXT_HEADER = re.compile(r"备注|说明|情况|责任|牵头|配合|推进|部门|时间|节点|进度|方式|来源|依据|要求|内容|方法|职责")
+UNIT_WORDS = re.compile(r"%|％|‰|万|亿|吨|元|米|克|瓦|焦|度|天|个|台|套|辆|户|人|箱|张|标|单位|百分点|倍|小时|年|亩|公顷|条|座|处|"
+                        r"栋|幢|间|株|块|段|家|所|项|次|床|起|件|km|㎡")
+YEAR = re.compile(r"((?:19|20)\d{2})")
 
 
 def split_pipe_row(line: str) -> list[str]:
@@ -37,28 +46,17 @@ def split_pipe_row(line: str) -> list[str]:
 
 
 def parse_number(raw: str) -> tuple[float | None, bool]:
-    """'-3.8%' → (-3.8, True); '〔13.5〕' (a five-year total) → (13.5, False); text → (None, False)."""
-    m = NUMBER.match(raw.replace(",", "").replace("，", "").strip())
-    if not m:
+    """'-3.8%' → (-3.8, True); '〔13.5〕' (a five-year total) → (13.5, False); words → (None, False)."""
+    v = parse_value(raw)
+    if not v.is_number:
         return None, False
-    return float(m.group("num")), bool(m.group("pct"))
-
-
-def inline_unit(raw: str) -> tuple[float | None, str]:
-    """'92.1万吨' → (92.1, '万吨') when the suffix is a unit; else (None, '')."""
-    m = NUMBER_WITH_UNIT.match(raw.replace(",", "").strip())
-    if m and all(ch in UNIT_CHARS for ch in m.group("unit")):
-        return float(m.group("num")), m.group("unit")
-    return None, ""
-
-
-UNIT_WORDS = re.compile(r"%|％|‰|万|亿|吨|元|米|克|瓦|焦|度|天|个|台|套|辆|户|人|箱|张|标|单位|百分点|倍|小时|年")
+    return v.value, v.unit == "%"
 
 
 def split_unit(header: str) -> tuple[str, str]:
     """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨'); '市（州）' stays a name, 州 is no unit."""
     m = UNIT_IN_PARENS.search(header)
-    if not m or not UNIT_WORDS.search(m.group("unit")):
+    if not m or not UNIT_WORDS.search(m.group("unit")) or YEAR.search(m.group("unit")):
         return header.strip(), ""
     return header[: m.start()].strip(), m.group("unit").strip()
 
@@ -67,18 +65,19 @@ def table_id_for(doc_id: str, start: int, title: str) -> str:
     return "t_" + hashlib.sha1(f"{doc_id}:{start}:{title}".encode()).hexdigest()[:12]
 
 
-def build_table(doc_id: str, text: str, start: int, end: int, title: str, section_path: tuple[str, ...],
-                intro: str, table_unit: str) -> tuple[Table | None, list[str]]:
-    """Parse the pipe lines text[start:end]; returns (table, warnings)."""
-    warnings: list[str] = []
-    lines, offsets = [], []
-    pos = start
+def _read_rows(text: str, start: int, end: int) -> tuple[list[list[str]], list[str]]:
+    lines = []
     for line in text[start:end].split("\n"):
         if line.strip() and not SEPARATOR.match(line.strip()):
             lines.append(line)
-            offsets.append(pos)
-        pos += len(line) + 1
-    rows = [split_pipe_row(line) for line in lines]
+    return [split_pipe_row(line) for line in lines], lines
+
+
+def build_table(doc_id: str, text: str, start: int, end: int, title: str, section_path: tuple[str, ...],
+                intro: str, table_unit: str, notes: tuple[str, ...] = ()) -> tuple[Table | None, list[str]]:
+    """Parse the pipe lines text[start:end]; returns (table, warnings)."""
+    warnings: list[str] = []
+    rows, lines = _read_rows(text, start, end)
     if len(rows) < 2:
         return None, [f"表格“{title or '未命名'}”只有表头，没有数据行"]
     width = max(len(r) for r in rows)
@@ -86,6 +85,7 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     if ragged:
         warnings.append(f"表格“{title or '未命名'}”有 {len(ragged)} 行列数不齐，已按空格补齐")
     rows = [r + [""] * (width - len(r)) for r in rows]
+    caption = ""
     # Rows merged across the whole width: a title or "单位：万吨" drawn inside the table, notes under it.
     while len(rows) > 2 and _spanning_text(rows[0]):
         only = _spanning_text(rows[0])
@@ -93,119 +93,236 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
             table_unit = table_unit or title_unit(only)
         elif (TITLE_ROW.match(only) and not TITLE_ROW.match(title)
               or title in ("", "表格") and set(rows[0]) == {only}):
-            title = only  # the table's own title row beats a caption guessed from the line above
+            caption, title = title, only  # the table's own title row beats a caption guessed from the line above
         elif set(rows[0]) != {only}:
             break  # a header with one filled cell, not a spanning row
         rows.pop(0)
         lines.pop(0)
+    table_notes = list(notes)
     while len(rows) > 2 and _spanning_text(rows[-1]) and NOTE_ROW.match(_spanning_text(rows[-1])):
+        table_notes.insert(0, _spanning_text(rows[-1]))
         rows.pop()
         lines.pop()
-    header_rows = 1
-    # A second all-text row under a header with repeated (merged) or blank (spanned) cells is a sub-header.
-    if len(rows) > 2 and (len(set(rows[0])) < width or "" in rows[0][1:]) and any(rows[1][1:]) and not any(
-            parse_number(c)[0] is not None for c in rows[1][1:]):
-        header_rows = 2
-        for c in range(1, width):
-            if not rows[0][c] and rows[0][c - 1] and rows[1][c]:
-                rows[0][c] = rows[0][c - 1]  # "目标值" spans the blank cells to its right
+    header_rows = _header_rows(rows, width)
     header = []
     for c in range(width):
         parts = [rows[h][c] for h in range(header_rows)]
-        name = parts[0] if len(set(parts)) == 1 else "".join(dict.fromkeys(p for p in parts if p))
-        header.append(name)
+        header.append("".join(dict.fromkeys(p for p in parts if p)) if len(set(parts)) > 1 else parts[0])
     data = rows[header_rows:]
     data_lines = lines[header_rows:]
-    # Leading label columns: text in every data row (a merged first column gives a hierarchy).
-    label_cols = 1
-    index_col = False
-    if width > 2 and _is_index_column(header[0], [r[0] for r in data]):
-        label_cols, index_col = 2, True  # "序号 | 工程 | 投资": the number is no label
-    elif width > 2 and all(parse_number(r[1])[0] is None and r[1] not in EMPTY_MARKS for r in data) and any(
-        parse_number(c)[0] is not None for r in data for c in r[2:]
-    ):
-        label_cols = 2
-    col_names, col_units = [], []
+    col_names, col_units, col_marks = [], [], []
     for h in header:
-        name, unit = split_unit(h)
+        name, mark = split_footnotes(h)
+        name, unit = split_unit(name)
         col_names.append(name)
         col_units.append(unit)
-    # "指标 | 单位 | 2020年 | 2025年": each row's unit stands in a column of its own.
-    unit_col = next((c for c in range(label_cols, width)
-                     if col_names[c].replace(" ", "") in UNIT_COLUMN_HEADERS), -1)
+        col_marks.append(mark)
+    roles = column_roles(col_names, data, table_notes)
     table_id = table_id_for(doc_id, start, title)
-    cells: list[Cell] = []
-    parent = ""
-    raw_rows: list[tuple[int, str, str, list[str], str]] = []
-    for r, (row, quote) in enumerate(zip(data, data_lines)):
-        if len(set(row)) == 1 and row[0] and parse_number(row[0])[0] is None:
-            parent = row[0]  # a group row merged across the table ("一、东部地区")
-            continue
-        if label_cols == 2:
-            if not index_col and row[0] not in EMPTY_MARKS:
-                parent = row[0]
-            # An empty first cell continues the group above (a merged cell exported without its text).
-            parent_label, label = ("" if index_col else parent), row[1]
-        else:
-            label = row[0]
-            values = row[1:]
-            if label and all(v in EMPTY_MARKS for v in values):
-                parent = label  # a group row: its children follow
-                continue
-            parent_label = parent
-        raw_rows.append((r, parent_label, label, row[label_cols:], quote.strip()))
-    # Column-level unit evidence, to flag a value printed without its "%".
-    pct_share = []
-    for c in range(width - label_cols):
-        numeric = [parse_number(vals[c]) for _, _, _, vals, _ in raw_rows if c < len(vals)
-                   and not (unit_col >= 0 and vals[unit_col - label_cols] not in EMPTY_MARKS)]
-        numeric = [n for n in numeric if n[0] is not None]
-        pct_share.append(sum(1 for _, is_pct in numeric if is_pct) / len(numeric) if numeric else 0.0)
-    for r, parent_label, label, values, quote in raw_rows:
-        label_name, row_unit = split_unit(label)
-        if unit_col >= 0 and values[unit_col - label_cols] not in EMPTY_MARKS:
-            row_unit = values[unit_col - label_cols]
-        for c, raw in enumerate(values):
-            col = c + label_cols
-            if col == unit_col:
-                continue
-            raw = raw.strip()
-            if raw in DITTO_MARKS and cells:
-                prev = [x for x in cells if x.col == col]
-                raw = prev[-1].raw if prev else raw
-            value, is_pct = parse_number(raw)
-            cell_unit = ""
-            if value is None:
-                value, cell_unit = inline_unit(raw)
-            flag, unit = "", ""
-            if raw in EMPTY_MARKS:
-                flag = "empty"
-            elif value is None:
-                flag = "not_numeric"
-            elif is_pct:
-                unit = "%"
-            elif cell_unit or row_unit or col_units[col]:
-                unit = cell_unit or row_unit or col_units[col]
-            elif table_unit:
-                unit = table_unit
-            elif pct_share[c] >= 0.6:
-                if value == 0:
-                    unit = "%"  # zero is zero in any unit; the column is in percent
-                else:
-                    flag = "missing_percent"
-            cells.append(Cell(
-                table_id=table_id, row=r, col=col, row_label=label_name, parent_label=parent_label,
-                column=col_names[col], column_unit=col_units[col] or row_unit, raw=raw, value=value,
-                unit=unit, flag=flag, quote=quote,
-            ))
-            if flag == "missing_percent":
-                warnings.append(f"表格“{title}”中“{label_name}/{col_names[col]}”的值 {raw} 缺少“%”，未作推断")
+    cells, cell_warnings = _cells(table_id, title, data, data_lines, col_names, col_units, roles, table_unit)
+    warnings += cell_warnings
+    columns = tuple(col_names[c] for c in range(width) if roles[c] != "unit")
     table = Table(
         table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
-        columns=tuple(name for c, name in enumerate(col_names) if c != unit_col), intro=intro,
-        cells=tuple(cells), start=start, end=end,
+        columns=columns, intro=intro, cells=tuple(cells), start=start, end=end,
+        roles=tuple(roles[c] for c in range(width) if roles[c] != "unit"), notes=tuple(table_notes),
+        caption=caption,
     )
     return table, warnings
+
+
+def _header_rows(rows: list[list[str]], width: int) -> int:
+    """One header row, or two when the second is all words under a first with merged or blank cells."""
+    if len(rows) > 2 and (len(set(rows[0])) < width or "" in rows[0][1:]) and any(rows[1][1:]) and not any(
+            parse_value(c).is_number for c in rows[1][1:]):
+        for c in range(1, width):
+            if not rows[0][c] and rows[0][c - 1] and rows[1][c]:
+                rows[0][c] = rows[0][c - 1]  # "目标值" spans the blank cells to its right
+        return 2
+    return 1
+
+
+def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ()) -> list[str]:
+    """The role of every column, from its header and what its cells hold."""
+    width = len(names)
+    kinds = [Counter(parse_value(r[c]).kind for r in data if c < len(r)) for c in range(width)]
+
+    def share(c: int, kind: str) -> float:
+        total = sum(v for k, v in kinds[c].items() if k != "empty") or 1
+        return kinds[c].get(kind, 0) / total
+
+    roles = [""] * width
+    for c, name in enumerate(names):
+        s = re.sub(r"\s", "", name)
+        values = [r[c] for r in data if c < len(r)]
+        if s in INDEX_HEADERS or (c == 0 and _is_index_column(s, values)):
+            roles[c] = "index"
+        elif s in UNIT_COLUMN_HEADERS:
+            roles[c] = "unit"
+        elif ATTRIBUTE_HEADER.match(s) and sum(bool(re.match(r"^(?:约束|预期|指导|引导)", v)) for v in values) >= max(
+                1, len(values) // 2):
+            roles[c] = "attribute"
+    label_at = None
+    for c, name in enumerate(names):
+        if roles[c]:
+            continue
+        s = re.sub(r"\s", "", name)
+        textual = share(c, "text") >= 0.6
+        nxt = c + 1
+        values = [r[c] for r in data if c < len(r)]
+        merged = sum(v in EMPTY_MARKS for v in values) >= max(2, 0.3 * len(values))
+        next_full = nxt < width and not roles[nxt] and share(nxt, "text") >= 0.6 and sum(
+            r[nxt] in EMPTY_MARKS for r in data if nxt < len(r)) <= 0.1 * len(data)
+        if label_at is None and ((GROUP_HEADER.search(s) and nxt < width and (
+                roles[nxt] == "index" or (not roles[nxt] and share(nxt, "text") >= 0.6))) or (
+                textual and merged and next_full)):
+            # 类别 | 序号 | 指标 …, 一级指标 | 二级指标 …, 任务名称 (merged) | 任务内容: a group over its rows
+            roles[c] = "group"
+        elif label_at is None and (LABEL_HEADER.search(s) or textual or c == 0 or all(
+                roles[x] in ("index", "group") for x in range(c))):
+            roles[c] = "label"
+            label_at = c
+        elif textual and (TEXT_HEADER.search(s) or share(c, "number") + share(c, "range") < 0.2):
+            roles[c] = "text"
+        else:
+            roles[c] = value_role(s, names, [r[c] for r in data if c < len(r)])
+    if label_at is None:
+        roles[next((c for c in range(width) if roles[c] == "group"), 0)] = "label"
+    return roles
+
+
+def value_role(name: str, names: list[str], values: list[str]) -> str:
+    """base | target | change | annual | cumulative | milestone | value, from the header and the cells."""
+    if re.search(r"年均|每年|年平均", name):
+        return "annual"
+    if re.search(r"累计|〔累计〕|合计", name):
+        return "cumulative"
+    if re.search(r"月底|月前|月中|季度|阶段|上半年|下半年", name):
+        return "milestone"
+    if re.search(r"下降|降低|增长|增幅|降幅|减少|变化|提高|增减|削减", name) and not re.search(r"目标值|规划值", name):
+        return "change"
+    if re.search(r"现状|基期|基准|基础|完成值|完成情况|实际|现值", name):
+        return "base"
+    if re.search(r"目标|规划|预期|任务量|计划|控制", name):
+        return "target"
+    years = [int(y) for n in names for y in YEAR.findall(n)]
+    mine = [int(y) for y in YEAR.findall(name)]
+    if mine and len(set(years)) >= 2:
+        return "base" if mine[0] == min(years) else ("target" if mine[0] == max(years) else "value")
+    numbers = [parse_value(v) for v in values]
+    if numbers and sum(v.cumulative for v in numbers) >= max(1, len(numbers) // 2):
+        return "cumulative"
+    return "value"
+
+
+def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table_unit):
+    width = len(col_names)
+    warnings: list[str] = []
+    unit_col = next((c for c in range(width) if roles[c] == "unit"), -1)
+    label_col = roles.index("label")
+    group_cols = [c for c in range(width) if roles[c] == "group"]
+    index_col = next((c for c in range(width) if roles[c] == "index"), -1)
+    attr_col = next((c for c in range(width) if roles[c] == "attribute"), -1)
+    value_cols = [c for c in range(width) if roles[c] not in ("index", "unit", "label", "group")]
+    if not value_cols:
+        value_cols = [label_col]  # a list of items: each item is the row's own cell
+    # Column-level unit evidence, to flag a value printed without its "%".
+    pct_share = {}
+    for c in value_cols:
+        typed = [parse_value(r[c]) for r in data if not (unit_col >= 0 and r[unit_col] not in EMPTY_MARKS)]
+        typed = [v for v in typed if v.is_number]
+        pct_share[c] = sum(v.unit == "%" for v in typed) / len(typed) if typed else 0.0
+    cells: list[Cell] = []
+    carried = {c: "" for c in group_cols}
+    parent, last_label, last_unit, last_attr = "", "", "", ""
+    for r, (row, quote) in enumerate(zip(data, data_lines)):
+        filled = [c for c in range(width) if row[c] not in EMPTY_MARKS]
+        if len(set(row[c] for c in filled)) == 1 and filled and filled[0] in (group_cols + [label_col]) and (
+                not parse_value(row[filled[0]]).is_number) and (width > 2 or len(filled) == width):
+            # A group row merged across the table ("一、东部地区", "行动一：…"): its words head the rows below.
+            if filled[0] in group_cols:
+                carried[filled[0]] = row[filled[0]]
+            else:
+                parent = row[filled[0]]
+            continue
+        for c in group_cols:
+            if row[c] not in EMPTY_MARKS:
+                carried[c] = row[c]
+        label_raw = row[label_col]
+        if parent and _same_level(parent, label_raw):
+            parent = ""  # "南桥镇" after the sub-rows of "奉城镇": a place never lies inside one of its own rank
+        sub_row = label_raw.startswith("其中") or (index_col >= 0 and not row[index_col] and last_label
+                                                   and any(d[index_col] for d in data))
+        if not label_raw:
+            if not any(row[c] not in EMPTY_MARKS for c in value_cols):
+                continue
+            label_raw = last_label  # a label merged down over this row too
+        label, marks = split_footnotes(label_raw)
+        label_name, row_unit = split_unit(label)
+        if unit_col >= 0:
+            if row[unit_col] not in EMPTY_MARKS or row[unit_col] == "—":
+                row_unit = row_unit or (row[unit_col] if row[unit_col] not in EMPTY_MARKS else "")
+            elif sub_row:
+                row_unit = row_unit or last_unit  # "其中 公园绿地" shares the unit cell of the row above
+        attr = row[attr_col] if attr_col >= 0 and row[attr_col] not in EMPTY_MARKS else (last_attr if sub_row else "")
+        group = "·".join(v for v in (carried[c] for c in group_cols) if v)
+        parent_label = last_label if sub_row and label_raw.startswith("其中") else (parent or group)
+        if not sub_row:
+            last_label, last_unit, last_attr = label_raw, row_unit, attr
+        for c in value_cols:
+            raw = row[c].strip()
+            if raw in DITTO_MARKS and cells:
+                prev = [x for x in cells if x.col == c]
+                raw = prev[-1].raw if prev else raw
+            cell, warning = _cell(table_id, title, r, c, raw, label_name, parent_label, col_names[c],
+                                  col_units[c], row_unit, table_unit, roles[c], pct_share.get(c, 0.0), quote, marks)
+            cells.append(cell)
+            if warning:
+                warnings.append(warning)
+    return cells, warnings
+
+
+def _cell(table_id, title, r, c, raw, label, parent, column, column_unit, row_unit, table_unit, role, pct_share,
+          quote, marks) -> tuple[Cell, str]:
+    v = parse_value(raw)
+    flag, unit, warning = "", "", ""
+    value = v.value if v.is_number else None
+    if v.kind == "empty":
+        flag = "empty"
+    elif not v.is_number:
+        flag = "not_numeric"
+    elif v.unit:
+        unit = v.unit
+    elif row_unit and row_unit not in ("—", "-"):
+        unit = row_unit
+    elif column_unit:
+        unit = column_unit
+    elif table_unit:
+        unit = table_unit
+    elif pct_share >= 0.6:
+        if value == 0:
+            unit = "%"  # zero is zero in any unit; the column is in percent
+        else:
+            flag = "missing_percent"
+            warning = f"表格“{title}”中“{label}/{column}”的值 {raw} 缺少“%”，未作推断"
+    year = next(iter(YEAR.findall(column)), "")
+    qualifier = v.qualifier
+    if v.cumulative and "累计" not in qualifier:
+        qualifier = (qualifier + "累计") if qualifier else "累计"
+    return Cell(
+        table_id=table_id, row=r, col=c, row_label=label, parent_label=parent, column=column,
+        column_unit=column_unit or row_unit, raw=raw, value=value, unit=unit, flag=flag, quote=quote.strip(),
+        kind=v.kind, comparator=v.comparator, qualifier=qualifier, value_hi=v.value_hi, footnote=marks,
+        role="cumulative" if v.cumulative and role in ("value", "target", "base") else role, year=year,
+    ), warning
+
+
+PLACE_RANK = re.compile(r"(街道|镇|乡|区|县|市|盟|旗|园区|新区|工业区)$")
+
+
+def _same_level(group: str, label: str) -> bool:
+    a, b = PLACE_RANK.search(group), PLACE_RANK.search(label)
+    return bool(a and b and a.group(1) == b.group(1))
 
 
 def title_unit(title: str) -> str:
