@@ -108,10 +108,12 @@ def test_question_answered_with_citation_in_the_browser(page, server):
     answer = page.locator('[data-testid="stChatMessage"]').nth(1)
     answer.get_by_text("乌海市“二氧化硫排放量降低”为8.5%").wait_for()
     cold_start = time.perf_counter() - server[1]
-    answer.get_by_text("出处（", exact=False).click()
-    mark = answer.locator("mark").nth(1)
+    answer.get_by_text("出处（1 处）").click()
+    mark = answer.locator("td.cited")
     mark.wait_for()
-    assert "| 乌海市 | 16% | 8.5%" in mark.inner_text()
+    assert mark.inner_text() == "8.5%"
+    row = answer.locator("tr.cited").inner_text()
+    assert row.split() == ["乌海市", "16%", "8.5%", "8.1%", "8.9%", "15.4%"]
     assert "内蒙古自治区十二五节能减排规划" in answer.inner_text()
     RESULTS.mkdir(parents=True, exist_ok=True)
     # Streamlit scrolls inside its own container: a tall window shows the whole answer with its citations
@@ -133,3 +135,40 @@ def test_follow_up_and_rank_chart_in_the_browser(page):
     chart.wait_for()  # the bar chart rendered
     chart.scroll_into_view_if_needed()
     page.screenshot(path=str(RESULTS / "chat-chart.png"))
+
+
+def test_citation_opens_in_the_viewer_in_the_browser(page):
+    ask(page, "电石淘汰量")
+    answer = page.locator('[data-testid="stChatMessage"]').nth(7)
+    answer.get_by_text("178.1万吨[1]", exact=False).first.wait_for()
+    answer.get_by_text("出处（1 处）").click()
+    answer.get_by_role("button", name="在原文中查看").click()
+    mark = page.locator("mark", has_text="电石178.1万吨").first
+    mark.wait_for()
+    assert "“十二五”期间淘汰焦炭25万吨、电石178.1万吨" in mark.inner_text()
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "4、化学工业" in body and "章节" in body
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    mark.scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / "viewer.png"))
+    page.get_by_role("button", name="返回问答").click()
+    page.get_by_placeholder("请输入关于规划的问题", exact=False).wait_for()
+
+
+def test_saved_conversation_is_back_after_a_reload(page):
+    page.reload()
+    first = page.locator('[data-testid="stChatMessage"]').first
+    first.get_by_text("乌海市二氧化硫目标是多少").wait_for()
+    page.locator('[data-testid="stChatMessage"]').nth(7).get_by_text("178.1万吨", exact=False).first.wait_for()
+    assert page.locator('[data-testid="stChatMessage"]').count() == 8
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("button", name="▶ 乌海市二氧化硫目标是多少").wait_for()
+    page.screenshot(path=str(RESULTS / "reloaded.png"))
+    uploader_text = "可把文件拖到这里"
+    page.get_by_text("知识库", exact=True).first.click()
+    page.get_by_text("导入规划文件", exact=False).first.wait_for()
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+    content = zone.evaluate("e => getComputedStyle(e.querySelector("
+                            "'[data-testid=stFileUploaderDropzoneInstructions] > div'), '::before').content")
+    assert uploader_text in content
+    page.screenshot(path=str(RESULTS / "kb.png"))

@@ -157,7 +157,7 @@ def sidebar_conversations(settings: Settings) -> None:
         label = ("▶ " if c.id == current else "") + c.title
         left.button(label, key=f"conv_{c.id}", help=f"{c.turns} 轮，{time.strftime('%m-%d %H:%M', time.localtime(c.updated))}",
                     on_click=open_conversation, args=(settings, c.id), type="tertiary")
-        right.button("🗑", key=f"conv_del_{c.id}", help="删除这段对话",
+        right.button("", key=f"conv_del_{c.id}", help="删除这段对话", icon=":material/delete:",
                      on_click=lambda cid=c.id: st.session_state.update(confirm_delete=cid), type="tertiary")
         if pending == c.id:
             st.warning(f"删除对话“{c.title}”？删除后无法恢复。")

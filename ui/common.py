@@ -28,12 +28,14 @@ CHINESE_WIDGETS = """
 <style>
 [data-testid="stFileUploaderDropzoneInstructions"] span { display: none; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::before {
-  content: "将文件拖到这里，或点击右侧按钮选择"; font-size: .95rem; }
-[data-testid="stFileUploaderDropzoneInstructions"] > div::after {
-  content: "单个文件不超过 50 MB"; display: block; font-size: .8rem; color: #6b7280; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] { font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after {
-  content: "选择文件"; font-size: .9rem; }
+  content: "可把文件拖到这里；单个文件不超过 50 MB"; font-size: .9rem; color: #4b5563; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
+[data-key="__select_all__"] [data-item-hl] { font-size: 0; }
+[data-key="__select_all__"] [data-item-hl]::after { content: "全选"; font-size: .9rem; }
+[data-testid="stMultiSelectDropdown"] [data-empty="true"] { font-size: 0; }
+[data-testid="stMultiSelectDropdown"] [data-empty="true"]::after { content: "没有匹配的选项"; font-size: .9rem;
+  padding: .5rem 1rem; display: block; color: #6b7280; }
 mark { background: #ffe08a; padding: 0 .1em; }
 table.pq-table { border-collapse: collapse; font-size: .88rem; margin: .3em 0 .6em 0; }
 table.pq-table th, table.pq-table td { border: 1px solid #d6dae0; padding: .2em .5em; text-align: left; }

@@ -43,16 +43,16 @@ def submit_correction(settings: Settings, index: int) -> None:
 def render_feedback(settings: Settings, turn: dict, index: int) -> None:
     state, message = st.session_state.setdefault("feedback_state", {}).get(index, ("", ""))
     if state == "up":
-        st.caption("已记录：回答正确 👍（谢谢！评测页可以把它变成回归题）")
+        st.caption("已记录：回答正确（谢谢！评测页可以把它变成回归题）")
     elif state == "down":
-        st.caption("已记录：回答有误 👎，更正已保存，评测页可以把它变成回归题")
+        st.caption("已记录：回答有误，更正已保存，评测页可以把它变成回归题")
     elif state == "error":
         st.warning(message)
     if state in ("", "error"):
-        st.button("👍 正确", key=f"fb_up_{index}", on_click=_record, args=(settings, index, 1), type="tertiary",
-                  help="这条回答正确")
-        st.button("👎 有误", key=f"fb_down_{index}", on_click=thumbs_down, args=(index,), type="tertiary",
-                  help="这条回答有误，可以写下正确答案")
+        st.button("正确", key=f"fb_up_{index}", on_click=_record, args=(settings, index, 1), type="tertiary",
+                  help="这条回答正确", icon=":material/thumb_up:")
+        st.button("有误", key=f"fb_down_{index}", on_click=thumbs_down, args=(index,), type="tertiary",
+                  help="这条回答有误，可以写下正确答案", icon=":material/thumb_down:")
     if state == "correcting":
         with st.container(border=True):
             st.text_area("正确的答案或更正说明（可不填）", key=f"fb_text_{index}",

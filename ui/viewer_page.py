@@ -49,6 +49,8 @@ def render_tree(text: str, current: tuple[str, ...], doc_id: str) -> None:
     with st.container(height=620):
         for i, e in enumerate(entries[:MAX_TREE]):
             here = tuple(current[:len(e.path)]) == e.path
+            if e.level > 1 and tuple(current[:len(e.path) - 1]) != e.path[:-1]:
+                continue  # a tree: the top level, and the branch the passage is in, opened
             indent = "\u3000" * (e.level - 1)
             label = indent + (("**" + e.title + "**") if here else e.title)
             st.button(label, key=f"tree_{i}", type="tertiary", on_click=open_document,
