@@ -17,7 +17,7 @@ from pathlib import Path
 from kb.records import PATH_SEP, Citation
 
 logger = logging.getLogger(__name__)
-CONTEXT_CHARS = 700  # text shown each side of a passage, in whole paragraphs where they fit
+CONTEXT_CHARS = 360  # text shown each side of a passage, in whole paragraphs where they fit
 PAGE_SCALE = 1.6  # 72 dpi × 1.6 ≈ 115 dpi: readable on screen, ~100–300 KB a page
 DELETED = "这个出处所在的文档《{doc}》已不在知识库中（可能已被删除），无法打开原文。"
 NOT_FOUND = "在文档中没有找到这段引文（文档可能已更新），下面显示文档开头。"

@@ -135,24 +135,24 @@ def page_viewer(settings: Settings) -> None:
         return
     if st.session_state.get("viewer_doc") not in names:
         st.session_state["viewer_doc"] = target.get("doc_id") if target.get("doc_id") in names else next(iter(names))
-    top, back, toggle = st.columns([4, 1, 1], vertical_alignment="bottom")
+    top, back, toggles = st.columns([4, 1, 2], vertical_alignment="bottom")
     doc_id = top.selectbox("文档", list(names), format_func=names.get, key="viewer_doc")
     if target.get("back"):
         back.button(f"返回{target['back']}", key="viewer_back",
                     on_click=lambda: st.session_state.update(page=target["back"]))
-    whole = toggle.toggle("显示全文", key="viewer_whole")
+    whole = toggles.toggle("显示全文", key="viewer_whole")
+    show_understood = toggles.toggle("显示导入解析结果", key="viewer_understood",
+                                     help="表格的数值类型、元数据、数量事实和导入提示")
     if target.get("doc_id") != doc_id:
         target = {"doc_id": doc_id, "start": 0, "end": 0, "quote": ""}
     place = _place(kb, target)
     text = kb.text_of(doc_id)
-    show_understood = st.session_state.get("viewer_understood", False)
     widths = [1, 2, 1.6] if show_understood else [1, 3]
     columns = st.columns(widths)
     with columns[0]:
         render_tree(text, place.section_path, doc_id)
     with columns[1]:
         render_text(settings, kb, place, whole)
-    st.toggle("在旁边显示导入解析结果（表格的数值类型、元数据、数量事实、提示）", key="viewer_understood")
     if show_understood:
         with columns[2]:
             render_understood(kb, doc_id, place.section_path)
