@@ -28,6 +28,10 @@ MIN_SCORE = 0.5  # boxes read below this are noise, not text
 LOW_CONFIDENCE = 0.8  # a number read below this is marked and reported, never taken as read
 DOUBT_MARK = "（识别存疑）"
 MAX_IMAGE_PIXELS = 60_000_000
+DET_MAX_SIDE = 1024  # text lines are found at this size (PaddleOCR's own default is 960)
+MAX_BOXES = 1500  # more "lines" than a dense page holds: noise
+MIN_LINE_PX = 8  # a box lower than this (at 150 dpi, a 4 pt line) is a speck
+PROBE_BOXES = 24
 DASH_START = re.compile(r"^(?:一一|-一|一-|--|－－|—一|一—)(?=[\u4e00-\u9fff])")
 QUOTES = "“”\""
 MAX_REPORTED = 20  # low-confidence numbers named one by one in the report; the rest are counted
@@ -85,11 +89,11 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
     """OCR one page image; coordinates come back multiplied by ``scale`` (pixels → PDF points)."""
     import numpy as np
 
-    array = np.asarray(image.convert("RGB"))
-    result, _ = engine()(array, use_cls=False, text_score=MIN_SCORE)
-    pieces = [_piece(box, text, score, scale) for box, text, score in (result or []) if text.strip()]
+    array = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    result, boxes_found = read_boxes(array)
+    pieces = [_piece(box, text, score, scale) for box, text, score in result if text.strip()]
     if not _readable(pieces):
-        if pieces or result:
+        if boxes_found:
             warnings.append(f"第 {number} 页图像中没有识别出可信的文字（可能是空白、图片或噪点），已跳过")
         return PageContent(number)
     heights = sorted(p.height for p in pieces)
@@ -112,6 +116,51 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
     content.lines, more = aligned_tables(group_lines(free, number, noisy=True), number)
     content.tables += more
     return content
+
+
+def read_boxes(array) -> tuple[list[tuple], int]:
+    """(box, text, score) for each text line found, and how many boxes the detector saw.
+
+    Lines are found on a copy scaled down to DET_MAX_SIDE pixels (the detector's memory grows with the
+    page's area) and read from the full-resolution page."""
+    import cv2
+    import numpy as np
+
+    eng = engine()
+    h, w = array.shape[:2]
+    factor = min(1.0, DET_MAX_SIDE / max(h, w))
+    small = cv2.resize(array, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else array
+    boxes, _ = eng.text_det(small)
+    if boxes is None or len(boxes) == 0:
+        return [], 0
+    if len(boxes) > MAX_BOXES:
+        return [], len(boxes)  # speckle or a picture, not a page of text
+    boxes = [np.asarray(b, dtype=np.float32) / factor for b in eng.sorted_boxes(boxes)]
+    found = len(boxes)
+    # Specks too thin to be a line of text; they cost the recognizer most (it pads a batch to its widest).
+    heights = sorted(float(b[:, 1].max() - b[:, 1].min()) for b in boxes)
+    low = max(MIN_LINE_PX, 0.3 * heights[-1 - len(heights) // 4])  # against the taller lines' height
+    boxes = [b for b in boxes if b[:, 1].max() - b[:, 1].min() >= low]
+    if not boxes:
+        return [], found
+    # Read the biggest boxes first: if they are not text, the page is not either.
+    order = sorted(range(len(boxes)), key=lambda k: -_area(boxes[k]))
+    probe = order[:PROBE_BOXES]
+    read: dict[int, tuple[str, float]] = {}
+    for k, r in zip(probe, eng.text_rec(eng.get_crop_img_list(array, [boxes[k] for k in probe]))[0]):
+        read[k] = (r[0], float(r[1]))
+    if sum(score >= MIN_SCORE for _, score in read.values()) < 0.3 * len(probe):
+        return [], found
+    rest = order[PROBE_BOXES:]
+    if rest:
+        for k, r in zip(rest, eng.text_rec(eng.get_crop_img_list(array, [boxes[k] for k in rest]))[0]):
+            read[k] = (r[0], float(r[1]))
+    out = [(boxes[k].tolist(), *read[k]) for k in range(len(boxes)) if read[k][1] >= MIN_SCORE]
+    return out, found
+
+
+def _area(box) -> float:
+    return float((box[:, 0].max() - box[:, 0].min()) * (box[:, 1].max() - box[:, 1].min()))
 
 
 def _piece(box, text: str, score: float, scale: float) -> Piece:
