@@ -35,7 +35,10 @@ UNIT_WORDS = ("平方千米", "平方公里", "平方米", "千米", "公里", "
               "床", "段", "分钟", "小时", "天", "年", "倍", "%", "‰", "每年", "千人", "万人", "百人", "段", "公里/万人")
 UNIT_SPLIT = re.compile(r"[/、（）()]")
 ANCHOR = re.compile(r"^\*?([1-9]\d{0,2})$")
+HEADING_LIKE = re.compile(r"^(?:行动|任务|专项|板块|领域|方面|第)?[一二三四五六七八九十]+(?:[、：:]|是|部分|章|节|类)|^[（(][一二三四五六七八九十]+[）)]")
 SMOOTH = 0.05
+DROP_COST = -7.0
+DROPPED = -99  # the column of a cell left out of the grid
 
 
 @dataclass
@@ -141,7 +144,9 @@ class Aligner:
     """
 
     def __init__(self, cells: list[StreamCell], anchors: dict[int, int], n_cols: int, index_col: int | None,
-                 hints: bool, presence_prior=None, lead_group: bool = False):
+                 hints: bool, presence_prior=None, lead_group: bool = False, type_prior=None):
+        # type_prior: per column, pseudo-counts over TYPES from the column's name (what a 单位 column holds …)
+        self.type_prior = None if type_prior is None else np.vstack([np.zeros(len(TYPES)), np.asarray(type_prior)])
         self.cells = cells
         self.n = n_cols + 1
         self.index_col = None if index_col is None else index_col + 1
@@ -149,7 +154,7 @@ class Aligner:
         prior = np.full(n_cols, 0.6) if presence_prior is None else np.asarray(presence_prior, dtype=float)
         # When the table's own first column holds the groups (类别 | 序号 | …), that column plays this role.
         self.lead_group = lead_group or (index_col is not None and index_col > 0)
-        self.prior = np.concatenate([[0.003 if self.lead_group else 0.08], prior])
+        self.prior = np.concatenate([[0.03 if self.lead_group else 0.08], prior])
         self.has_prior = presence_prior is not None
         self.types = np.array([T_INDEX[cell_type(c.text, i in anchors)] for i, c in enumerate(cells)])
         self.anchor = np.array([i in anchors for i in range(len(cells))])
@@ -177,15 +182,19 @@ class Aligner:
         # Score every width the same way: parameters estimated from the alignment itself.
         emit, present = self._estimate(rows)
         rows, score = self._viterbi(emit, present)
-        return [[(c - 1, i) for c, i in r] for r in rows], score
+        return [[(c if c == DROPPED else c - 1, i) for c, i in r] for r in rows], score
 
     def _estimate(self, rows):
         counts = np.full((self.n, len(TYPES)), SMOOTH)
+        if self.type_prior is not None:
+            counts = counts + self.type_prior
         seen = np.full(self.n, 0.5)
         texts: list[dict[str, int]] = [dict() for _ in range(self.n)]
         tokens: list[set[str]] = [set() for _ in range(self.n)]
         for row in rows:
             for col, i in row:
+                if col < 0:
+                    continue
                 counts[col, self.types[i]] += 1
                 seen[col] += 1
                 texts[col][self.texts[i]] = texts[col].get(self.texts[i], 0) + 1
@@ -203,13 +212,18 @@ class Aligner:
         # A column that repeats a value ("郊野单元", "221、253") claims that value in other rows too.
         self.bonus = np.zeros((len(self.cells), self.n))
         for i, text in enumerate(self.texts):
+            if HEADING_LIKE.match(text):
+                self.bonus[i, 0] = 5.0  # "行动二：…", "（三）…": a heading over the rows below
             if not self.identity[i] and TYPES[self.types[i]] != "int":
                 continue
+            mine = self.tokens[i]
             for col in range(1, self.n):
                 if texts[col].get(text, 0) >= 2:
                     self.bonus[i, col] = 1.0
-                elif self.tokens[i] & tokens[col] and len(self.tokens[i]) < 4:
-                    self.bonus[i, col] = 0.5
+                elif mine:
+                    shared = len(mine & tokens[col]) / len(mine)
+                    if shared >= 0.3:  # "区规划资源局、区建设管理委…" shares bodies with its column
+                        self.bonus[i, col] = 0.5 + shared
         return emit, present
 
     def _viterbi(self, emit, present):
@@ -222,12 +236,11 @@ class Aligner:
         same = np.where(j > jp, cum_q[j] - cum_q[jp + 1], -np.inf)
         trailing = cum_q[n] - cum_q[np.arange(n) + 1]
         trailing[0] = 0.0  # a row holding only a group heading skips nothing
-        if self.lead_group:
-            trailing[1] = 0.0  # nor does one holding only the group column's cell
         new_row = trailing[:, None] + cum_q[j] - 1.0
         score = np.full((m, n), -np.inf)
         back = np.zeros((m, n), dtype=np.int32)
         newrow_flag = np.zeros((m, n), dtype=bool)
+        dropped = np.zeros((m, n), dtype=bool)
         bonus = getattr(self, "bonus", np.zeros((m, n)))
         score[0] = cum_q[j[0]] + log_p + emit[:, self.types[0]] + bonus[0]
         for i in range(1, m):
@@ -246,14 +259,24 @@ class Aligner:
             score[i] = np.where(use_new, best_new, best_same) + e
             back[i] = np.where(use_new, s_new.argmax(axis=0), s_same.argmax(axis=0))
             newrow_flag[i] = use_new
+            if not self.anchor[i]:
+                # A stray cell that fits no column ("96.15%" after a full row) is dropped, at a price.
+                kept = score[i - 1] + DROP_COST
+                better = kept > score[i]
+                score[i] = np.where(better, kept, score[i])
+                back[i] = np.where(better, np.arange(n), back[i])
+                newrow_flag[i] = np.where(better, False, newrow_flag[i])
+                dropped[i] = better
         end = score[m - 1] + trailing
         col = int(end.argmax())
         total = float(end[col])
         path = [0] * m
         starts = [False] * m
+        drop = [False] * m
         for i in range(m - 1, -1, -1):
             path[i] = col
             if i > 0:
+                drop[i] = bool(dropped[i, col])
                 starts[i] = bool(newrow_flag[i, col])
                 col = int(back[i, col])
         starts[0] = True
@@ -261,7 +284,7 @@ class Aligner:
         for i in range(m):
             if starts[i]:
                 rows.append([])
-            rows[-1].append((path[i], i))
+            rows[-1].append((DROPPED if drop[i] else path[i], i))
         return rows, total
 
 
@@ -293,19 +316,28 @@ def initial_rows(cells: list[StreamCell], anchors: dict[int, int], n_cols: int, 
             starts.append(last)
     rows = []
     bounds = starts + [m]
+    carry: list[int] = []  # cells at the end of a 序号 stretch that lead the next row (its group cells)
     for a, b in zip(bounds, bounds[1:]):
         idx = list(range(a, b))
         if anchors and index_col is not None and a in anchors:
-            cols = list(range(index_col, index_col + len(idx)))
-        else:
-            cols = list(range(len(idx)))
-        rows.append([(min(c, n_cols - 1), i) for c, i in zip(cols, idx) if c < n_cols] or [(0, a)])
+            core = n_cols - index_col
+            extra = idx[core:] if index_col > 0 and len(idx) > core else []
+            idx = idx[:core] if extra else idx
+            lead = carry[-index_col:] if index_col else []
+            row = [(index_col - len(lead) + k, i) for k, i in enumerate(lead)]
+            row += [(index_col + k, i) for k, i in enumerate(idx) if index_col + k < n_cols]
+            carry = extra
+            rows.append(row or [(0, a)])
+            continue
+        carry = []
+        rows.append([(c, i) for c, i in enumerate(idx) if c < n_cols] or [(0, a)])
     return rows
 
 
 def align(cells: list[StreamCell], n_cols: int, anchors: dict[int, int], index_col: int | None,
-          hints: bool, presence_prior=None, lead_group: bool = False) -> tuple[list[list[tuple[int, int]]], float]:
-    aligner = Aligner(cells, anchors, n_cols, index_col, hints, presence_prior, lead_group)
+          hints: bool, presence_prior=None, lead_group: bool = False,
+          type_prior=None) -> tuple[list[list[tuple[int, int]]], float]:
+    aligner = Aligner(cells, anchors, n_cols, index_col, hints, presence_prior, lead_group, type_prior)
     rows = initial_rows(cells, anchors, n_cols, index_col, hints)
     return aligner.fit(rows)
 

@@ -13,7 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.cellgrid import StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows, width_candidates
+from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows,
+                             width_candidates)
 from ingest.header import STRONG, column_names, header_score, is_header_run
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
@@ -281,11 +282,12 @@ def _fit_width(header, data, n, anchors, index_col, lines_layout):
     names, fit = column_names(header, n, lambda c, name: _fit(profile[c], name), lines_layout)
     seen = Counter(col for row in rows for col, _ in row if col >= 0)
     observed = [seen[c] / max(1, len(rows)) for c in range(n)]
-    groups = [c for c, name in enumerate(names) if _is_group_name(name, c, index_col)]
-    if groups and any(observed[c] > 0.5 for c in groups):
-        # A group column is merged down its rows: re-align expecting few of its cells.
-        prior = [0.25 if c in groups else max(observed[c], 0.05) for c in range(n)]
-        rows2, score2 = align(data, n, anchors, index_col, lines_layout, prior, lead_group)
+    expect = [_expectation(name, c, index_col) for c, name in enumerate(names)]
+    if any(e is not None for e in expect):
+        # Re-align knowing what each column's name says it holds, and which columns are merged down.
+        presence = [e[0] if e else max(observed[c], 0.05) for c, e in enumerate(expect)]
+        types = [_type_counts(e[1] if e else ()) for e in expect]
+        rows2, score2 = align(data, n, anchors, index_col, lines_layout, presence, lead_group, types)
         if rows2 != rows:
             rows, score = rows2, score2
             profile = _profiles(data, rows, n, anchors)
@@ -294,6 +296,38 @@ def _fit_width(header, data, n, anchors, index_col, lines_layout):
 
 
 GROUP_NAME = re.compile(r"类别|类目|板块|领域|维度|任务类型|指标类别|一级指标|分类|主要领域")
+
+
+WORDS = ("short", "text", "long", "mixed")
+VALUES = ("int", "num", "pct", "bound", "empty", "short", "mixed", "text")  # targets may be words
+
+
+def _expectation(name: str, col: int, index_col) -> tuple[float, tuple[str, ...]] | None:
+    """(how often the column is printed, the cell types its name promises), or None when the name says
+    nothing."""
+    s = re.sub(r"\s", "", name).split("·")[-1]
+    if s in ("序号", "编号", "序"):
+        return 0.9, ("seq",)
+    if _is_group_name(name, col, index_col):
+        return 0.3, WORDS
+    if "单位" in s and len(s) <= 4:
+        return 0.85, ("unit", "empty")
+    if s in ("属性", "指标属性", "类型", "指标类型"):
+        return 0.85, ("attr", "empty")
+    if re.search(r"(?:19|20)\d{2}|目标|现状|基期|完成值|值$|率$|面积$|数$|数量$|累计|合计|任务量|月底|月前", s):
+        return 0.85, VALUES
+    if re.search(r"指标|名称|项目|任务|内容|街镇|乡镇|地区|区县", s):
+        return 0.9, WORDS
+    if re.search(r"备注|说明|情况|部门|单位$|时间|节点", s):
+        return 0.7, WORDS + ("date",)
+    return None
+
+
+def _type_counts(kinds: tuple[str, ...], strength: float = 3.0) -> list[float]:
+    counts = [0.0] * len(T_INDEX)
+    for k in kinds:
+        counts[T_INDEX[k]] += strength / len(kinds)
+    return counts
 
 
 def _is_group_name(name: str, col: int, index_col) -> bool:
@@ -339,7 +373,10 @@ def _rows(data, rows, n, names, index_col) -> tuple[list[list[str]], list[str]]:
     # Where a group heading goes in the pipe rows: the first column that is not the 序号.
     head_col = next((c for c, name in enumerate(names) if re.sub(r"\s", "", name) not in ("序号", "编号", "序")), 0)
     for row in rows:
-        group = "".join(data[i].text for col, i in row if col < 0)
+        for col, i in row:
+            if col == DROPPED:
+                warnings.append(f"表格“{{title}}”第{len(grid) + 1}行多出一个单元格“{data[i].text[:20]}”，未计入")
+        group = "".join(data[i].text for col, i in row if col == -1)
         row = [(col, i) for col, i in row if col >= 0]
         if group:
             heading = [""] * n

@@ -234,8 +234,8 @@ def _parent_gaps(placed) -> int:
     right before the row of cells it spans."""
     gaps = 0
     for k, depth, col, w, rs in placed:
-        if not rs:
-            continue
+        if not rs or depth:
+            continue  # below the first row, children follow the whole row by nature
         children = [k2 for k2, d2, c2, _, _ in placed if d2 == depth + rs and col <= c2 < col + w]
         if children:
             gaps += min(children) - k - 1

@@ -113,8 +113,17 @@ def clean_markdown(lines: list[str]) -> list[str]:
     """Markup that carries no meaning here: "**专栏1 …**" must read as a title, "单位GDP<br>能耗" as one cell."""
     out: list[str] = []
     text = MD_COMMENT.sub("", "\n".join(lines))
-    for line in text.split("\n"):
-        line = re.sub(r"^\s*(?:>\s?)+", "", line)  # 专栏 boxes are often blockquotes
+    split = text.split("\n")
+    if split and split[0].strip() == "---":
+        # Front matter: its "标题: …" lines stay as text, its fences go (a fence is no setext underline).
+        close = next((i for i, line in enumerate(split[1:60], 1) if line.strip() == "---"), None)
+        if close is not None:
+            split = split[1:close] + [""] + split[close + 1:]
+    for line in split:
+        quote = re.match(r"^\s*(?:>\s?)+", line)
+        # 专栏 boxes are often blockquotes; ">2" in a scraped table cell is a bound, not a quote mark.
+        if quote and not (quote.group(0).rstrip() == quote.group(0) and re.match(r"[\d.]", line[quote.end():])):
+            line = line[quote.end():]
         line = MD_EMPHASIS.sub(r"\2", line)
         line = MD_IMAGE.sub("", line)
         line = MD_LINK.sub(r"\1", line)

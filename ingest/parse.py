@@ -10,6 +10,7 @@ from pathlib import Path
 from ingest.chunk import chunk_id_for, make_chunks
 from ingest.facts import extract_facts, is_instruction, sentences
 from ingest.loaders import Loaded, load_bytes
+from ingest.metadata import extract_aliases, extract_metadata, front_matter
 from ingest.normalize import TABLE_TITLE, normalize_document, normalize_text
 from ingest.structure import parse_outline
 from ingest.tables import build_table, title_unit
@@ -40,6 +41,9 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
     doc = Document(doc_id=doc_id, name=Path(name).name, sha256=sha, text=text, fmt=loaded.fmt, encoding=loaded.encoding)
     doc.warnings.extend(loaded.warnings)
     doc.warnings.extend(table_notes)
+    front = front_matter(loaded.text)[0] if loaded.fmt == "md" else {}
+    doc.meta.update(extract_metadata(text, front))
+    doc.aliases = extract_aliases(text)
     if loaded.pages:
         doc.meta["pages"] = loaded.pages
     outline = parse_outline(text)
@@ -181,4 +185,5 @@ def describe(doc: Document) -> dict:
 
 # Metadata fields in the order a report lists them, with their Chinese names.
 META_LABELS = {"title": "标题", "doc_number": "文号", "issuers": "发文机关", "signed_date": "成文日期",
-               "published_date": "发布日期", "validity": "有效期", "attachments": "附件"}
+               "published_date": "发布日期", "validity": "有效期", "status": "状态",
+               "attachment_titles": "附件", "attachments": "附件链接"}

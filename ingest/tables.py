@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections import Counter
 
+from ingest.cellgrid import is_unit_cell
 from ingest.values import EMPTY_MARKS, parse_value, split_footnotes
 from kb.records import Cell, Table, join_path
 
@@ -31,7 +32,7 @@ GROUP_HEADER = re.compile(r"类别|类目|板块|领域|维度|任务类型|指�
 LABEL_HEADER = re.compile(r"指标|名称|项目|任务|内容|地区|区域|区县|街镇|乡镇|盟市|地市|城市|单位名称|措施|事项|工程")
 ATTRIBUTE_HEADER = re.compile(r"^(?:属性|指标属性|类型|指标类型|性质)$")
 TEXT_HEADER = re.compile(r"备注|说明|情况|责任|牵头|配合|推进|部门|时间|节点|进度|方式|来源|依据|要求|内容|方法|职责")
-UNIT_WORDS = re.compile(r"%|％|‰|万|亿|吨|元|米|克|瓦|焦|度|天|个|台|套|辆|户|人|箱|张|标|单位|百分点|倍|小时|年|亩|公顷|条|座|处|"
+UNIT_WORDS = re.compile(r"%|％|‰|万|亿|吨|元|米|克|瓦|焦|度|天|个|台|套|辆|户|人|箱|张|标|百分点|倍|小时|年|亩|公顷|条|座|处|"
                         r"栋|幢|间|株|块|段|家|所|项|次|床|起|件|km|㎡")
 YEAR = re.compile(r"((?:19|20)\d{2})")
 
@@ -54,11 +55,15 @@ def parse_number(raw: str) -> tuple[float | None, bool]:
 
 
 def split_unit(header: str) -> tuple[str, str]:
-    """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨'); '市（州）' stays a name, 州 is no unit."""
+    """'二氧化硫排放量（万吨）' → ('二氧化硫排放量', '万吨'); '市（州）' and '达标率（居住小区/单位）' stay names."""
     m = UNIT_IN_PARENS.search(header)
-    if not m or not UNIT_WORDS.search(m.group("unit")) or YEAR.search(m.group("unit")):
+    if not m or YEAR.search(m.group("unit")):
         return header.strip(), ""
-    return header[: m.start()].strip(), m.group("unit").strip()
+    unit = m.group("unit").strip()
+    if not (is_unit_cell(unit) or (UNIT_WORDS.search(unit) and len(unit) <= 8
+                                   and not re.search(r"含|其中|居住|小区|以上|以下|单位|按|及", unit))):
+        return header.strip(), ""
+    return header[: m.start()].strip(), unit
 
 
 def table_id_for(doc_id: str, start: int, title: str) -> str:
@@ -157,8 +162,8 @@ def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ())
         values = [r[c] for r in data if c < len(r)]
         if s in INDEX_HEADERS or (c == 0 and _is_index_column(s, values)):
             roles[c] = "index"
-        elif s in UNIT_COLUMN_HEADERS:
-            roles[c] = "unit"
+        elif s in UNIT_COLUMN_HEADERS and sum(is_unit_cell(v) or v in EMPTY_MARKS for v in values) >= 0.6 * len(values):
+            roles[c] = "unit"  # "单位" over 万平方米/%; over 区规划资源局 it names departments
         elif ATTRIBUTE_HEADER.match(s) and sum(bool(re.match(r"^(?:约束|预期|指导|引导)", v)) for v in values) >= max(
                 1, len(values) // 2):
             roles[c] = "attribute"

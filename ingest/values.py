@@ -124,6 +124,8 @@ def split_footnotes(label: str) -> tuple[str, str]:
     ("5个", "3年", "二星级" keep their digits).
     """
     marks = []
+    if len(label) > 40:
+        return label, ""  # a sentence ("全年培训不少于5场") carries figures, not footnote marks
     m = FOOTNOTE_TAIL.search(label)
     if m and not re.search(r"\d[\d.]*$", label[: m.start()]):
         marks.append(m.group(1))
@@ -132,7 +134,7 @@ def split_footnotes(label: str) -> tuple[str, str]:
     last = 0
     for m in FOOTNOTE_INNER.finditer(label):
         after = label[m.end():]
-        if NOT_FOOTNOTE_AFTER.match(after):
+        if NOT_FOOTNOTE_AFTER.match(after) or re.search(r"[于超达约近第前后共每至余逾满]$", label[:m.start()]):
             continue
         out.append(label[last:m.start()])
         marks.insert(0, m.group(1)) if not marks else marks.append(m.group(1))
