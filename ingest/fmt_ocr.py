@@ -129,7 +129,8 @@ def read_boxes(array) -> tuple[list[tuple], int]:
     eng = engine()
     h, w = array.shape[:2]
     factor = min(1.0, DET_MAX_SIDE / max(h, w))
-    small = cv2.resize(array, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else array
+    small = array if factor >= 1 else cv2.resize(array, None, fx=factor, fy=factor,
+                                                  interpolation=cv2.INTER_AREA)
     boxes, _ = eng.text_det(small)
     if boxes is None or len(boxes) == 0:
         return [], 0

@@ -53,7 +53,7 @@ def ole_kind(data: bytes) -> str:
 
 
 def office_to_docx(data: bytes, kind: str) -> bytes:
-    """Convert with LibreOffice; raises IngestError with a Chinese message (what to install or what failed)."""
+    """Convert with LibreOffice; raises IngestError with a Chinese message (what to install, what failed)."""
     name = OFFICE_NAMES.get(kind, kind)
     soffice = soffice_path()
     if soffice is None:

@@ -165,7 +165,7 @@ def sheets_to_text(sheets: list[Sheet], with_headings: bool = True) -> tuple[str
         if with_headings:
             parts.append(f"# 工作表：{name}")
         for r0, r1, c0, c1 in blocks:
-            parts += _block_text(grid, name, r0, r1, c0, c1, render_table)
+            parts += _block_text(grid, name if with_headings else "", r0, r1, c0, c1, render_table, name)
     if not parts:
         raise EmptyDocument("workbook without values", "工作簿中没有可读取的单元格内容。")
     return "\n\n".join(parts) + "\n", warnings
@@ -186,7 +186,8 @@ def _blocks(grid: list[list[str]]):
         yield start, r - 1, cols[0], cols[-1]
 
 
-def _block_text(grid, sheet: str, r0: int, r1: int, c0: int, c1: int, render_table) -> list[str]:
+def _block_text(grid, sheet: str, r0: int, r1: int, c0: int, c1: int, render_table, name: str) -> list[str]:
+    """Caption, unit line and pipe rows of one block; ``sheet`` ("" for a .csv) qualifies the range."""
     rows = [[(grid[r][c] if c < len(grid[r]) else "") for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
     out: list[str] = []
     title = ""
@@ -203,5 +204,24 @@ def _block_text(grid, sheet: str, r0: int, r1: int, c0: int, c1: int, render_tab
         r0 += 1
     if len(rows) < 2 or max(len([v for v in row if v]) for row in rows) < 2:
         return out + [v for row in rows for v in row if v]  # notes, not a table
-    caption = f"## {title or sheet}（{sheet}!{cell_range(r0, c0, r1, c1)}）"
+    _units_below_groups(rows)
+    where = f"{sheet}!" if sheet else ""
+    caption = f"## {title or name}（{where}{cell_range(r0, c0, r1, c1)}）"
     return [caption] + out + [render_table(rows)]
+
+
+UNIT_END = re.compile(r"[（(][^（）()]{1,12}[）)]$")
+
+
+def _units_below_groups(rows: list[list[str]]) -> None:
+    """"排放量降低（%）" merged over "二氧化硫 | 氮氧化物": the unit goes to the end of each sub-header,
+    where a joined header name ("排放量降低二氧化硫（%）") still ends with it."""
+    if len(rows) < 3 or any(re.match(r"^[+-]?\d", c) for c in rows[1][1:]):
+        return
+    for c in range(len(rows[0])):
+        unit = UNIT_END.search(rows[0][c])
+        if unit and rows[1][c] and rows[1][c] != rows[0][c] and not UNIT_END.search(rows[1][c]):
+            rows[1][c] += unit.group()
+    for c in range(len(rows[0])):
+        if UNIT_END.search(rows[1][c]) and UNIT_END.search(rows[0][c]) and rows[1][c] != rows[0][c]:
+            rows[0][c] = UNIT_END.sub("", rows[0][c])

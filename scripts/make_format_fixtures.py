@@ -179,7 +179,8 @@ def soffice_convert(src: Path, target: str, out_dir: Path) -> Path | None:
     return out if out.exists() else None
 
 
-def scan_pdf(pdf: Path, out: Path, dpi: int = SCAN_DPI, pages: str = "", bilevel: bool = False) -> Path | None:
+def scan_pdf(pdf: Path, out: Path, dpi: int = SCAN_DPI, pages: str = "",
+             bilevel: bool = False) -> Path | None:
     """An image-only copy of a PDF: pages rendered by pdftoppm (grey, or black and white like a fax-mode
     scanner: a small file), put back together by Pillow."""
     if shutil.which("pdftoppm") is None:

@@ -108,9 +108,9 @@ class FakeOCR:
 
 
 def test_numbers_read_with_low_confidence_are_marked_and_reported(monkeypatch):
-    import ingest.fmt_ocr as fmt_ocr
     from PIL import Image
 
+    from ingest import fmt_ocr
     from ingest.parse import describe
 
     lines = [(40, 40, "表1 主要指标", 0.99), (40, 70, "指标", 0.99), (400, 70, "2020年", 0.99),

@@ -28,7 +28,8 @@ def build_pdf(pages: list[list[tuple]]) -> bytes:
     desc = add(b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
                b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>")
     cid = add(b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo "
-              b"<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc)
+              b"<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> "
+              b"/FontDescriptor %d 0 R /DW 1000 >>" % desc)
     font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H /Encoding /UniGB-UCS2-H "
                b"/DescendantFonts [%d 0 R] >>" % cid)
     pages_id = len(objs) + 1 + 2 * len(pages)
@@ -116,7 +117,8 @@ def test_table_continued_on_the_next_page_with_and_without_its_header_is_one_tab
     first = [header] + [[names[k], str(100 + k), str(10 + k)] for k in range(5)]
     for repeat in (True, False):
         rest = [[names[k], str(100 + k), str(10 + k)] for k in range(5, 8)]
-        pages = [[text_line(72, 60, "表2 各区县减排目标"), *ruled_table(72, 700 - 20 * len(first), [120, 90, 90], first)],
+        bottom = 700 - 20 * len(first)  # the first part ends at the foot of page 1
+        pages = [[text_line(72, 60, "表2 各区县减排目标"), *ruled_table(72, bottom, [120, 90, 90], first)],
                  [*ruled_table(72, 60, [120, 90, 90], ([header] if repeat else []) + rest),
                   text_line(72, 200, "三、保障措施")]]
         doc = parse_bytes("plan.pdf", build_pdf(pages))
@@ -155,7 +157,8 @@ def test_lines_set_apart_or_indented_start_new_paragraphs():
 
 @pytest.fixture(scope="module")
 def jiangbei():
-    return {fmt: parse_bytes(f"jiangbei.{fmt}", (FORMATS / f"jiangbei.{fmt}").read_bytes()) for fmt in ("pdf", "docx")}
+    return {fmt: parse_bytes(f"jiangbei.{fmt}", (FORMATS / f"jiangbei.{fmt}").read_bytes())
+            for fmt in ("pdf", "docx")}
 
 
 def _paragraphs(doc) -> list[str]:
@@ -180,7 +183,8 @@ def test_exported_pdf_chunks_cite_the_page_they_are_printed_on(jiangbei):
 
     with pdfplumber.open(FORMATS / "jiangbei.pdf") as pdf:
         printed = [re.sub(r"\s+", "", page.extract_text() or "") for page in pdf.pages]
-        numbers_on_4 = [row[0] for row in pdf.pages[3].find_tables()[0].extract() if row[0] and row[0].isdigit()]
+        numbers_on_4 = [row[0] for row in pdf.pages[3].find_tables()[0].extract()
+                        if row[0] and row[0].isdigit()]
     doc = jiangbei["pdf"]
     assert doc.meta["pages"] == len(printed) == 5
     pages = set()
