@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= data
 SAMPLE := data/sample
 
-.PHONY: install kb run test test-all eval bench api clean
+.PHONY: install office-tools kb run test test-all eval bench api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed office-tools
+
+# LibreOffice reads .doc/.wps/.rtf/.odt (and makes .xls test files), poppler renders PDF pages, a Chinese font
+# lets LibreOffice draw Chinese. Best effort: without root or apt, those formats say what to install.
+OFFICE_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-wqy-zenhei
+office-tools:
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(export DEBIAN_FRONTEND=noninteractive; timeout 600 apt-get update -qq && \
+		 timeout 900 apt-get install -y -qq $(OFFICE_PACKAGES)) >/dev/null 2>&1 \
+		|| echo "LibreOffice 未能安装：.doc/.wps/.rtf/.odt 暂不可读（测试会跳过）" >&2; \
+	else echo "提示：安装 $(OFFICE_PACKAGES) 后可读取 .doc/.wps/.rtf/.odt" >&2; fi
 
 kb: install
 	$(BIN)/python -m ingest $(SAMPLE) --kb $(DATA)
