@@ -143,10 +143,11 @@ def test_citation_opens_in_the_viewer_in_the_browser(page):
     answer.get_by_text("178.1万吨[1]", exact=False).first.wait_for()
     answer.get_by_text("出处（1 处）").click()
     answer.get_by_role("button", name="在原文中查看").click()
+    page.get_by_text("显示导入解析结果").wait_for()  # the viewer page is up
     mark = page.locator("mark", has_text="电石178.1万吨").first
     mark.wait_for()
     assert "“十二五”期间淘汰焦炭25万吨、电石178.1万吨" in mark.inner_text()
-    body = page.locator('[data-testid="stMain"]').inner_text()
+    body = page.locator('[data-testid="stMain"]').first.inner_text()
     assert "4、化学工业" in body and "章节" in body
     page.set_viewport_size({"width": 1400, "height": 1100})
     mark.scroll_into_view_if_needed()
