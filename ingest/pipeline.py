@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.parse import describe, parse_bytes
+from kb.background import start_background_embedding
 from kb.errors import IngestError, PolicyQAError, StoreError
 from kb.records import Document
 from kb.settings import Settings
-from kb.store import StoredDocs, current_generation, load_generation, write_generation, writer_lock
+from kb.store import StoredDocs, current_generation, dense_mode, load_generation, write_generation, writer_lock
 
 logger = logging.getLogger(__name__)
 SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
@@ -42,6 +43,9 @@ class IngestReport:
     generation: str | None
     seconds: float
     totals: dict = field(default_factory=dict)
+    # How the new generation's vectors come: "inline" (with it), "background" (a detached process adds them),
+    # "deferred" (the caller adds them, e.g. the CLI with progress); "" when no generation was written.
+    embedding: str = ""
 
     @property
     def failed(self) -> list[FileResult]:
@@ -62,6 +66,9 @@ class IngestReport:
                 lines.append(f"  ✓ {r.name}：{file_line(r.counts)}")
             for w in r.warnings:
                 lines.append(f"  ! {r.name}：{w}")
+        if self.embedding in ("background", "deferred"):
+            lines.append("表格、数字和关键词检索已可用；向量索引" + ("正在后台补全。" if self.embedding == "background"
+                                                          else "随后补全。"))
         return "\n".join(lines)
 
 
@@ -124,6 +131,7 @@ def _doc_row(doc: Document, seconds: float) -> dict:
         "n_rows": sum(len(t.row_labels) for t in doc.tables), "n_facts": len(doc.facts), "n_chunks": len(doc.chunks),
         "chars": len(doc.text), "ingest_seconds": round(seconds, 3), "ingested_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "warnings": list(doc.warnings), "items": list(doc.items),
+        "meta": dict(doc.meta), "aliases": dict(doc.aliases),
     }
 
 
@@ -140,13 +148,26 @@ def _load_current(settings: Settings) -> StoredDocs:
                          "原始文件仍保存在 uploads 中。") from exc
 
 
+def _after_swap(settings: Settings, embed: str) -> str:
+    """What happens to the new generation's vectors (see IngestReport.embedding)."""
+    if dense_mode(settings) == "inline":
+        return "inline"
+    if embed == "background":
+        start_background_embedding(settings)
+        return "background"
+    return "deferred"
+
+
 def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=None, keep_uploads: bool = True,
-                 replace_all: bool = False, ingested_at: dict[str, str] | None = None) -> IngestReport:
+                 replace_all: bool = False, ingested_at: dict[str, str] | None = None,
+                 embed: str = "background") -> IngestReport:
     """Parse and add files given as (name, bytes). Bad files are reported; the rest still go in.
 
     A file whose name is already in the knowledge base replaces that document; identical content is skipped.
     With ``replace_all`` the new generation holds only these files (a rebuild); ``ingested_at`` (name → time)
-    keeps each document's first import time through a rebuild.
+    keeps each document's first import time through a rebuild. The documents answer as soon as this returns;
+    with a model embedder their vectors follow: ``embed="background"`` starts kb.background in a detached
+    process, ``"defer"`` leaves them to the caller (kb.background.complete_embeddings).
     """
     started = time.perf_counter()
     results: list[FileResult] = []
@@ -183,6 +204,7 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
             results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings), seconds=seconds))
             parsed.append((doc, data))
         generation = current_generation(settings.kb_dir)
+        embedding = ""
         replaced: set[str] = set()
         if parsed or (replace_all and not files):
             new_names = {doc.name for doc, _ in parsed}
@@ -207,7 +229,8 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
                     for r in results:
                         if r.ok and not r.skipped:
                             r.warnings.append("原文件未能保存到 uploads（重建知识库时将缺少此文件）")
-    return IngestReport(results, generation, time.perf_counter() - started, _totals(stored))
+            embedding = _after_swap(settings, embed)
+    return IngestReport(results, generation, time.perf_counter() - started, _totals(stored), embedding)
 
 
 UPLOADS_MANIFEST = "manifest.json"
@@ -301,7 +324,7 @@ def _totals(stored: StoredDocs) -> dict:
     }
 
 
-def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> IngestReport:
+def ingest_paths(settings: Settings, paths: list[Path], progress=None, embed: str = "background") -> IngestReport:
     """Ingest files and folders (recursively, supported types only); unreadable paths are reported."""
     files, unreadable = [], []
     for p in paths:
@@ -313,13 +336,14 @@ def ingest_paths(settings: Settings, paths: list[Path], progress=None) -> Ingest
         except OSError as exc:
             reason = READ_ERRORS.get(exc.errno, exc.strerror or exc)
             unreadable.append(FileResult(p.name, False, error=f"无法读取文件：{reason}"))
-    report = ingest_files(settings, files, progress)
+    report = ingest_files(settings, files, progress, embed=embed)
     report.results[:0] = unreadable
     return report
 
 
-def delete_documents(settings: Settings, doc_ids: list[str]) -> str | None:
-    """Remove documents (chunks, tables, facts, embeddings, uploads) and swap in the new generation."""
+def delete_documents(settings: Settings, doc_ids: list[str], embed: str = "background") -> str | None:
+    """Remove documents (chunks, tables, facts, embeddings, uploads) and swap in the new generation (its
+    vectors are the old ones minus the removed: the background embedder only re-indexes them)."""
     with writer_lock(settings.kb_dir):
         stored = _load_current(settings)
         known = {d["doc_id"] for d in stored.docs}
@@ -329,10 +353,11 @@ def delete_documents(settings: Settings, doc_ids: list[str]) -> str | None:
         stored.remove(set(doc_ids))
         gen = write_generation(settings, stored)
         _drop_uploads(settings, set(doc_ids))
+        _after_swap(settings, embed)
         return gen
 
 
-def rebuild(settings: Settings, progress=None) -> IngestReport:
+def rebuild(settings: Settings, progress=None, embed: str = "background") -> IngestReport:
     """Re-parse every stored upload from scratch (after a parser upgrade, or to repair).
 
     The new generation is written whole before it replaces the live one, and the uploads stay, so a crash
@@ -341,4 +366,4 @@ def rebuild(settings: Settings, progress=None) -> IngestReport:
     uploads = list_uploads(settings)
     files = [(u.name, u.path.read_bytes()) for u in uploads]
     first_seen = {u.name: u.ingested_at for u in uploads if u.ingested_at}
-    return ingest_files(settings, files, progress, replace_all=True, ingested_at=first_seen)
+    return ingest_files(settings, files, progress, replace_all=True, ingested_at=first_seen, embed=embed)

