@@ -32,6 +32,7 @@ DET_MAX_SIDE = 1024  # text lines are found at this size (PaddleOCR's own defaul
 MAX_BOXES = 1500  # more "lines" than a dense page holds: noise
 MIN_LINE_PX = 8  # a box lower than this (at 150 dpi, a 4 pt line) is a speck
 PROBE_BOXES = 24
+SPECKLE_SHARE = 0.05  # text keeps ≥ 20% of its ink through the opening, even at 100 dpi; noise ~0.1%
 DASH_START = re.compile(r"^(?:一一|-一|一-|--|－－|—一|一—)(?=[\u4e00-\u9fff])")
 QUOTES = "“”\""
 MAX_REPORTED = 20  # low-confidence numbers named one by one in the report; the rest are counted
@@ -90,6 +91,9 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
     import numpy as np
 
     array = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    if is_speckle(array):
+        warnings.append(f"第 {number} 页图像只有散乱的噪点，没有文字，已跳过")
+        return PageContent(number)
     result, boxes_found = read_boxes(array)
     pieces = [_piece(box, text, score, scale) for box, text, score in result if text.strip()]
     if not _readable(pieces):
@@ -116,6 +120,20 @@ def ocr_image(image, number: int, warnings: list[str], scale: float = 1.0) -> Pa
     content.lines, more = aligned_tables(group_lines(free, number, noisy=True), number)
     content.tables += more
     return content
+
+
+def is_speckle(array) -> bool:
+    """Ink that a 2×2 opening wipes out is isolated dots, not strokes: a dirty blank sheet, or noise."""
+    import cv2
+    import numpy as np
+
+    gray = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+    ink = (gray < 128).astype(np.uint8)
+    total = int(ink.sum())
+    if total < 50:
+        return False  # a nearly blank page: nothing to tell
+    strokes = int(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).sum())
+    return strokes < SPECKLE_SHARE * total
 
 
 def read_boxes(array) -> tuple[list[tuple], int]:
@@ -150,7 +168,7 @@ def read_boxes(array) -> tuple[list[tuple], int]:
     read: dict[int, tuple[str, float]] = {}
     for k, r in zip(probe, eng.text_rec(eng.get_crop_img_list(array, [boxes[k] for k in probe]))[0]):
         read[k] = (r[0], float(r[1]))
-    if sum(score >= MIN_SCORE for _, score in read.values()) < 0.3 * len(probe):
+    if sum(score >= MIN_SCORE and _texty(text) for text, score in read.values()) < 0.3 * len(probe):
         return [], found
     rest = order[PROBE_BOXES:]
     if rest:
@@ -190,8 +208,13 @@ def _pair_quotes(lines) -> None:
             p.text = "".join(out)
 
 
+def _texty(text: str) -> bool:
+    """Reads like writing: a hanzi, or two letters or digits (noise reads as ■, ?, +, one digit)."""
+    return bool(re.search(r"[\u4e00-\u9fff]", text)) or len(re.findall(r"[0-9A-Za-z]", text)) >= 2
+
+
 def _readable(pieces: list[Piece]) -> bool:
-    if not pieces:
+    if not pieces or sum(_texty(p.text) for p in pieces) < 0.5 * len(pieces):
         return False
     chars = sum(len(re.findall(r"[\u4e00-\u9fff0-9]", p.text)) for p in pieces)
     mean = sum(p.conf * len(p.text) for p in pieces) / max(sum(len(p.text) for p in pieces), 1)

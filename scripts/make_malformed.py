@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PLAN = ROOT / "data" / "sample" / "内蒙古自治区十二五节能减排规划.txt"
+FORMATS = ROOT / "tests" / "data" / "formats"  # real files exported by LibreOffice (scripts/make_format_fixtures.py)
 SEED = 20240611
 BOMB_INFLATED_BYTES = 256 * 1024 * 1024  # past ingest.loaders.MAX_UNZIPPED_BYTES (200 MB)
 BIG_TEXT_BYTES = 50 * 1024 * 1024
@@ -206,6 +207,43 @@ def _latin1_mojibake(rng: random.Random) -> bytes:
     return "\n".join(_plan_paragraphs()[:10]).encode("utf-8").decode("latin-1").encode("utf-8")
 
 
+def _fixture(name: str) -> bytes:
+    return (FORMATS / name).read_bytes()
+
+
+def _noise_image(rng: random.Random, width: int = 1275, height: int = 1650):
+    """A page-sized black-and-white image of random speckle (a scanner fed a blank, dirty sheet)."""
+    from PIL import Image
+
+    data = bytes(0 if rng.random() < 0.06 else 255 for _ in range(width * height))
+    return Image.frombytes("L", (width, height), data).convert("1")
+
+
+def _noise_scan_pdf(rng: random.Random) -> bytes:
+    pages = [_noise_image(rng) for _ in range(2)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=150)
+    return buf.getvalue()
+
+
+def _noise_png(rng: random.Random) -> bytes:
+    buf = io.BytesIO()
+    _noise_image(rng, 900, 700).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _xlsx_bomb(rng: random.Random) -> bytes:
+    """The zip bomb dressed as a workbook: xl/workbook.xml of zeros."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr(_member("[Content_Types].xml"), '<?xml version="1.0"?><Types/>')
+        with zf.open(_member("xl/workbook.xml"), "w", force_zip64=True) as member:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(BOMB_INFLATED_BYTES // len(block)):
+                member.write(block)
+    return buf.getvalue()
+
+
 def _half(data: bytes) -> bytes:
     return data[: len(data) // 2]
 
@@ -259,6 +297,18 @@ CASES: tuple[Case, ...] = (
     Case("ragged_cells.txt", "parse", "a one-cell-per-line 专栏 with rows of 1 to 6 cells", _ragged_cells_txt),
     Case("wide_table.md", "parse", "a pipe table 2,001 columns wide", _wide_table),
     Case("no_tables.txt", "parse", "the plan's prose without any table", _no_tables),
+    Case("truncated.pdf", "reject", "a real PDF (exported by LibreOffice) cut at 60%",
+         lambda rng: _fixture("jiangbei.pdf")[: len(_fixture("jiangbei.pdf")) * 3 // 5]),
+    Case("truncated_scan.pdf", "reject", "a two-page scanned PDF cut in half",
+         lambda rng: _half(_fixture("jiangbei_scan_p3-4.pdf"))),
+    Case("noise_scan.pdf", "reject", "two image-only pages of random speckle", _noise_scan_pdf),
+    Case("noise.png", "reject", "a PNG of random speckle", _noise_png),
+    Case("corrupt.doc", "reject", "an OLE header, then random bytes, named .doc",
+         lambda rng: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + rng.randbytes(16 * 1024)),
+    Case("truncated.doc", "reject", "a real .doc (saved by LibreOffice) cut in half",
+         lambda rng: _half(_fixture("jiangbei.doc"))),
+    Case("zip_bomb.xlsx", "reject", f"≈250 KB workbook inflating to {BOMB_INFLATED_BYTES >> 20} MB", _xlsx_bomb),
+    Case("truncated.xlsx", "reject", "a real .xlsx cut in half", lambda rng: _half(_fixture("jiangbei_tables.xlsx"))),
 )
 
 
