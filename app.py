@@ -16,11 +16,10 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # ui/ beside this file, however it is started
 
-from assistant import admin  # noqa: E402
-from kb.errors import PolicyQAError  # noqa: E402
-from kb.settings import Settings, load_settings  # noqa: E402
-from ui.common import (CHINESE_WIDGETS, assistant_ready, ensure_knowledge_base, knowledge_base,  # noqa: E402
-                       rules)
+from assistant import admin
+from kb.errors import PolicyQAError
+from kb.settings import Settings, load_settings
+from ui.common import CHINESE_WIDGETS, assistant_ready, ensure_knowledge_base, knowledge_base, rules
 
 PAGES = ("问答", "原文", "知识库", "数据", "培训", "评测")
 

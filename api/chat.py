@@ -75,7 +75,8 @@ def pieces(text: str) -> list[str]:
 def record(answer: Answer, kb=None) -> dict:
     """The Answer record plus its grouped sources (the flat citations stay for older clients)."""
     sources = group_sources(answer, kb)
-    return {**answer.to_dict(), "sources": [s.to_dict() for s in sources], "marked_text": marked_text(answer, sources)}
+    return {**answer.to_dict(), "sources": [s.to_dict() for s in sources],
+            "marked_text": marked_text(answer, sources)}
 
 
 def completion(answer: Answer, model: str, kb=None) -> dict:

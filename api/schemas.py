@@ -34,7 +34,7 @@ class FigureOut(BaseModel):
     value: float
     unit: str
     formula: str = Field("", description="计算得出的数值附计算式")
-    inputs: list["FigureOut"] = Field(default_factory=list, description="参与计算的数值")
+    inputs: list[FigureOut] = Field(default_factory=list, description="参与计算的数值")
     citation: CitationOut | None = None
     flag: str = Field("", description="原文问题标记，如 missing_percent（缺少“%”）")
 

@@ -17,15 +17,29 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import chat
 from api.errors import ApiError, BodyLimit, install_error_handlers
-from api.schemas import (AskRequest, AskResponse, ChatCompletion, ChatRequest, ConversationDetail, ConversationOut,
-                         DeleteResponse, DocumentOut, ErrorBody, FeedbackRequest, FeedbackResponse, ModelList,
-                         TableDetail, TableOut, UploadResponse)
+from api.schemas import (
+    AskRequest,
+    AskResponse,
+    ChatCompletion,
+    ChatRequest,
+    ConversationDetail,
+    ConversationOut,
+    DeleteResponse,
+    DocumentOut,
+    ErrorBody,
+    FeedbackRequest,
+    FeedbackResponse,
+    ModelList,
+    TableDetail,
+    TableOut,
+    UploadResponse,
+)
 from assistant import admin
 from assistant.conversation import Conversation
 from assistant.core import Assistant
@@ -67,8 +81,8 @@ def size_text(n: int) -> str:
 
 
 class ContextCache:
-    """Follow-up contexts of conversations by id, in memory; the least recently used are dropped beyond `limit`
-    (the turns themselves are kept on disk by kb.conversations, and a dropped context is rebuilt from them)."""
+    """Follow-up contexts of conversations by id, in memory; the least recently used are dropped beyond
+    `limit` (the turns themselves are kept on disk by kb.conversations; a dropped context is rebuilt)."""
 
     def __init__(self, limit: int = MAX_CONVERSATIONS):
         self.limit = limit
@@ -234,7 +248,7 @@ def create_app(settings: Settings | None = None, assistant=None,
             if body.reset:
                 conversation.reset()
                 stored(app.state.store.clear, cid)
-            elif fresh:  # after a restart (or an eviction) the follow-up context is rebuilt from the stored turns
+            elif fresh:  # after a restart (or an eviction): the context is rebuilt from the stored turns
                 for turn in stored(app.state.store.turns, cid) or ():
                     ask_scoped(rules_assistant(), turn.question, conversation, scope)
             answer = ask_scoped(bot, body.question, conversation, scope)

@@ -57,11 +57,14 @@ class Source:
 
     @property
     def title(self) -> str:
-        return self.table.title if self.table else (self.section_path.split(PATH_SEP)[-1] if self.section_path else "")
+        if self.table:
+            return self.table.title
+        return self.section_path.split(PATH_SEP)[-1] if self.section_path else ""
 
     def to_dict(self) -> dict:
         out = {"number": self.number, "kind": self.kind, "doc_id": self.doc_id, "doc": self.doc,
-               "section_path": self.section_path, "citations": list(self.citations), "quotes": list(self.quotes),
+               "section_path": self.section_path, "citations": list(self.citations),
+               "quotes": list(self.quotes),
                "text": self.text, "highlights": [list(h) for h in self.highlights], "start": self.start,
                "end": self.end, "problem": self.problem, "table": None}
         if self.table is not None:
@@ -168,8 +171,8 @@ def _table_source(number: int, g: _Group, cites: list[Citation], answer: Answer,
     table = find_table(kb, doc_id, c)
     quotes = _unique(x.quote for x in cites)
     view = table_view(table, quotes, _figures_of(answer.figures))
-    return Source(number, "table", doc_id, c.doc, table.section_path or c.section_path, tuple(g.indices), quotes,
-                  table=view, start=table.start, end=table.end)
+    return Source(number, "table", doc_id, c.doc, table.section_path or c.section_path, tuple(g.indices),
+                  quotes, table=view, start=table.start, end=table.end)
 
 
 def _figures_of(figures) -> list[Figure]:
@@ -259,7 +262,7 @@ def _passage_source(number: int, g: _Group, cites: list[Citation], kb) -> Source
 
 
 def _passage_text(text: str, start: int, end: int, spans: list[tuple[int, int]]):
-    """(shown text, highlight spans in it): the whole paragraph, or windows around the quotes when it is long."""
+    """(shown text, highlight spans in it): the paragraph, or windows around the quotes if it is long."""
     spans = sorted(spans)
     if end - start <= PARAGRAPH_CHARS:
         windows = [(start, end)]

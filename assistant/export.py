@@ -97,7 +97,8 @@ def sources_markdown(sources: list[Source]) -> list[str]:
             lines.append(f"   - ⚠ {s.problem}")
         if s.kind == "table" and s.table is not None:
             t = s.table
-            lines.append(f"   - 表格：{_md_escape(t.caption)}" + (f"（单位：{_md_escape(t.unit)}）" if t.unit else ""))
+            unit = f"（单位：{_md_escape(t.unit)}）" if t.unit else ""
+            lines.append(f"   - 表格：{_md_escape(t.caption)}{unit}")
             lines.append("")
             cited, cells = set(t.cited_rows), set(t.cited_cells)
             lines.append("   | " + " | ".join(_md_cell(c) for c in t.columns) + " |")
@@ -211,7 +212,7 @@ def _docx_table(doc, s: Source, colors) -> None:
     grid.style = "Table Grid"
     for j, name in enumerate(t.columns):
         grid.cell(0, j).text = name
-        grid.cell(0, j).paragraphs[0].runs[0].bold = True if name else False
+        grid.cell(0, j).paragraphs[0].runs[0].bold = bool(name)
     cells, rows = set(t.cited_cells), set(t.cited_rows)
     for i, row in enumerate(t.rows):
         for j, value in enumerate(row):

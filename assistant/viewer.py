@@ -55,7 +55,8 @@ def outline(text: str) -> tuple[OutlineEntry, ...]:
     from ingest.structure import parse_outline
 
     parsed = parse_outline(text)
-    entries = [OutlineEntry(len(path), path[-1], path, start, end) for path, start, end in parsed.sections if path]
+    entries = [OutlineEntry(len(path), path[-1], path, start, end)
+               for path, start, end in parsed.sections if path]
     return tuple(sorted(entries, key=lambda e: (e.start, e.level)))
 
 
@@ -79,20 +80,16 @@ def _doc_of(kb, doc_id: str = "", name: str = "") -> tuple[str, str]:
     for d in kb.docs:
         if (doc_id and d["doc_id"] == doc_id) or (not doc_id and name and d["name"] == name):
             return d["doc_id"], d["name"]
-    if doc_id and name:  # re-ingested under a new id: the same name still finds it
-        for d in kb.docs:
-            if d["name"] == name:
-                return d["doc_id"], d["name"]
+    renamed = [d for d in kb.docs if doc_id and name and d["name"] == name]
+    if renamed:  # re-ingested under a new id: the same name still finds it
+        return renamed[0]["doc_id"], renamed[0]["name"]
     return "", name
 
 
 def page_at(kb, doc_id: str, offset: int) -> int | None:
     """The PDF page holding an offset (chunks carry their page); None for formats without pages."""
-    best = None
-    for c in getattr(kb, "chunks", ()):
-        if c.doc_id == doc_id and c.page is not None and c.start <= offset:
-            if best is None or c.start > best.start:
-                best = c
+    paged = [c for c in getattr(kb, "chunks", ()) if c.doc_id == doc_id and c.page is not None and c.start <= offset]
+    best = max(paged, key=lambda c: c.start, default=None)
     return int(best.page) if best is not None else None
 
 
@@ -152,7 +149,8 @@ def table_cells(table) -> list[dict]:
     kinds = {"number": "数值", "range": "区间", "text": "文字", "empty": "空"}
     out = []
     for c in table.cells:
-        out.append({"行": f"{c.parent_label} › {c.row_label}" if c.parent_label else c.row_label, "列": c.column,
+        label = f"{c.parent_label} › {c.row_label}" if c.parent_label else c.row_label
+        out.append({"行": label, "列": c.column,
                     "原文": c.raw, "数值": c.value, "上限": c.value_hi, "单位": c.unit,
                     "类型": kinds.get(c.kind, c.kind or ("数值" if c.value is not None else "文字")),
                     "比较": c.comparator, "限定": c.qualifier, "年份": c.year, "角色": c.role, "标记": c.flag})
@@ -186,7 +184,8 @@ def _probes(quote: str) -> list[str]:
     return [p for p in out if len(p) >= 4]
 
 
-def page_image(pdf: bytes | Path, page: int, quote: str = "", scale: float = PAGE_SCALE) -> tuple[bytes, bool] | None:
+def page_image(pdf: bytes | Path, page: int, quote: str = "",
+               scale: float = PAGE_SCALE) -> tuple[bytes, bool] | None:
     """(PNG of a PDF page, whether the quote was found and boxed in red); None when it cannot be rendered."""
     try:
         import pypdfium2 as pdfium
@@ -203,7 +202,8 @@ def page_image(pdf: bytes | Path, page: int, quote: str = "", scale: float = PAG
         boxes = _quote_boxes(p.get_textpage(), quote) if quote else []
         draw = ImageDraw.Draw(image, "RGBA")
         for left, bottom, right, top in boxes:
-            xy = (left * scale - 3, (height - top) * scale - 3, right * scale + 3, (height - bottom) * scale + 3)
+            xy = (left * scale - 3, (height - top) * scale - 3,
+                  right * scale + 3, (height - bottom) * scale + 3)
             draw.rectangle(xy, fill=(255, 224, 138, 90), outline=(217, 72, 15, 255), width=3)
         out = io.BytesIO()
         image.save(out, format="PNG", optimize=True)

@@ -183,7 +183,7 @@ class RunStore:
         self.path = Path(path)
 
     @classmethod
-    def for_settings(cls, settings) -> "RunStore":
+    def for_settings(cls, settings) -> RunStore:
         return cls(Path(settings.data_dir) / FILE_NAME)
 
     @contextlib.contextmanager
@@ -212,8 +212,8 @@ class RunStore:
 
     def runs(self, limit: int = 50) -> list[RunInfo]:
         with self._connect() as conn:
-            rows = conn.execute("SELECT id, created, source, system, items, passed FROM runs ORDER BY id DESC LIMIT ?",
-                                (limit,)).fetchall()
+            rows = conn.execute("SELECT id, created, source, system, items, passed FROM runs "
+                                "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [RunInfo(*r) for r in rows]
 
     def rows(self, run_id: int) -> list[dict]:

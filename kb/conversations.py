@@ -112,7 +112,7 @@ class ConversationStore:
         self._ready = False
 
     @classmethod
-    def for_settings(cls, settings) -> "ConversationStore":
+    def for_settings(cls, settings) -> ConversationStore:
         return cls(Path(settings.data_dir) / FILE_NAME)
 
     @contextlib.contextmanager
@@ -141,15 +141,16 @@ class ConversationStore:
         now = time.time()
         with self._connect() as conn:
             conn.execute("INSERT INTO conversations (id, title, origin, doc_ids, created, updated) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (cid, title, origin, json.dumps(sorted(doc_ids)), now, now))
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (cid, title, origin, json.dumps(sorted(doc_ids)), now, now))
         return cid
 
     def ensure(self, cid: str, origin: str = "api") -> None:
         """Create the conversation unless it exists (API clients choose their own ids)."""
         now = time.time()
         with self._connect() as conn:
-            conn.execute("INSERT OR IGNORE INTO conversations (id, origin, created, updated) VALUES (?, ?, ?, ?)",
-                         (cid, origin, now, now))
+            conn.execute("INSERT OR IGNORE INTO conversations (id, origin, created, updated) "
+                         "VALUES (?, ?, ?, ?)", (cid, origin, now, now))
 
     def add_turn(self, cid: str, question: str, answer: Answer, mode: str = "") -> int:
         """Append a turn (creating the conversation if needed); the first question becomes the title."""
@@ -158,11 +159,13 @@ class ConversationStore:
         with self._connect() as conn:
             conn.execute("INSERT OR IGNORE INTO conversations (id, created, updated) VALUES (?, ?, ?)",
                          (cid, now, now))
-            position = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns WHERE conversation_id = ?",
-                                    (cid,)).fetchone()[0]
-            conn.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)", (cid, position, question, payload, mode, now))
-            conn.execute("UPDATE conversations SET updated = ?, title = CASE WHEN title = '' THEN ? ELSE title END "
-                         "WHERE id = ?", (now, title_for(question), cid))
+            position = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM turns "
+                                    "WHERE conversation_id = ?", (cid,)).fetchone()[0]
+            conn.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                         (cid, position, question, payload, mode, now))
+            conn.execute("UPDATE conversations SET updated = ?, "
+                         "title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
+                         (now, title_for(question), cid))
         return position
 
     def turns(self, cid: str) -> list[StoredTurn]:
@@ -193,8 +196,8 @@ class ConversationStore:
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT c.id, c.title, c.origin, c.doc_ids, c.created, c.updated, COUNT(t.position) "
-                "FROM conversations c LEFT JOIN turns t ON t.conversation_id = c.id WHERE c.id = ? GROUP BY c.id",
-                (cid,)).fetchone()
+                "FROM conversations c LEFT JOIN turns t ON t.conversation_id = c.id "
+                "WHERE c.id = ? GROUP BY c.id", (cid,)).fetchone()
         return _info(row) if row else None
 
     def rename(self, cid: str, title: str) -> None:
@@ -203,7 +206,8 @@ class ConversationStore:
 
     def set_scope(self, cid: str, doc_ids) -> None:
         with self._connect() as conn:
-            conn.execute("UPDATE conversations SET doc_ids = ? WHERE id = ?", (json.dumps(sorted(doc_ids)), cid))
+            conn.execute("UPDATE conversations SET doc_ids = ? WHERE id = ?",
+                         (json.dumps(sorted(doc_ids)), cid))
 
     def clear(self, cid: str) -> None:
         """Drop a conversation's turns, keeping the conversation."""

@@ -33,8 +33,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS feedback_turn ON feedback (conversation_id, po
 NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")
 UNIT_AFTER = re.compile(r"\s*(%|个百分点|[万亿]?(?:吨标准煤|吨|千瓦时|千瓦|元|公顷|立方米|平方米|公里|千米|辆|台|户|个|座|套|家|项))")
 REFUSE_WORDS = ("没有提到", "没有这", "不涉及", "无此", "未提及", "应拒答", "应当拒答", "没有相关")
-INTENT_CATEGORIES = {"lookup": "table", "list": "table", "filter": "table", "profile": "table", "rank": "compare",
-                     "compare": "compare", "compute": "compute", "audit": "audit", "fact": "fact",
+INTENT_CATEGORIES = {"lookup": "table", "list": "table", "filter": "table", "profile": "table",
+                     "rank": "compare", "compare": "compare", "compute": "compute", "audit": "audit",
+                     "fact": "fact",
                      "narrative": "narrative", "out_of_scope": "out_of_scope"}
 
 
@@ -64,7 +65,7 @@ class FeedbackStore:
         self._ready = False
 
     @classmethod
-    def for_settings(cls, settings) -> "FeedbackStore":
+    def for_settings(cls, settings) -> FeedbackStore:
         return cls(Path(settings.data_dir) / FILE_NAME)
 
     @contextlib.contextmanager
@@ -92,32 +93,35 @@ class FeedbackStore:
             raise ValueError("rating must be 1 or -1")
         values = (time.time(), conversation_id, position, json.dumps(list(turns), ensure_ascii=False),
                   json.dumps(answer.to_dict(), ensure_ascii=False), rating, correction.strip(),
-                  json.dumps([float(n) for n in numbers]), unit.strip(), None if refuse is None else int(refuse),
-                  json.dumps(sorted(doc_ids)))
+                  json.dumps([float(n) for n in numbers]), unit.strip(),
+                  None if refuse is None else int(refuse), json.dumps(sorted(doc_ids)))
         with self._connect() as conn:
             if position >= 0 and conversation_id:
                 conn.execute("DELETE FROM feedback WHERE conversation_id = ? AND position = ?",
                              (conversation_id, position))
-            cur = conn.execute("INSERT INTO feedback (created, conversation_id, position, turns, answer, rating, "
-                               "correction, numbers, unit, refuse, doc_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+            cur = conn.execute("INSERT INTO feedback (created, conversation_id, position, turns, answer, "
+                               "rating, correction, numbers, unit, refuse, doc_ids) "
+                               "VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
             return int(cur.lastrowid)
 
     def entries(self, rating: int | None = None) -> list[FeedbackEntry]:
         where, args = ("WHERE rating = ?", (rating,)) if rating else ("", ())
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT id, created, conversation_id, position, turns, answer, rating, correction, "
-                                f"numbers, unit, refuse, doc_ids FROM feedback {where} ORDER BY id", args).fetchall()
+            rows = conn.execute("SELECT id, created, conversation_id, position, turns, answer, rating, "
+                                "correction, numbers, unit, refuse, doc_ids "
+                                f"FROM feedback {where} ORDER BY id", args).fetchall()
         out = []
-        for (fid, created, cid, position, turns, answer, rating_, correction, numbers, unit, refuse, docs) in rows:
+        for row in rows:
+            fid, created, cid, position, turns, answer, rating_, correction, numbers, unit, refuse, docs = row
             out.append(FeedbackEntry(fid, created, cid, position, tuple(json.loads(turns)),
                                      answer_from_dict(json.loads(answer)), rating_, correction,
-                                     tuple(json.loads(numbers)), unit, None if refuse is None else bool(refuse),
-                                     tuple(json.loads(docs))))
+                                     tuple(json.loads(numbers)), unit,
+                                     None if refuse is None else bool(refuse), tuple(json.loads(docs))))
         return out
 
     def for_turn(self, conversation_id: str, position: int) -> FeedbackEntry | None:
-        return next((e for e in self.entries() if e.conversation_id == conversation_id and e.position == position),
-                    None)
+        return next((e for e in self.entries()
+                     if e.conversation_id == conversation_id and e.position == position), None)
 
     def delete(self, feedback_id: int) -> None:
         with self._connect() as conn:
@@ -214,4 +218,5 @@ def rows_jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-__all__ = ["FeedbackEntry", "FeedbackStore", "numbers_and_unit", "question_row", "question_rows", "rows_jsonl"]
+__all__ = ["FeedbackEntry", "FeedbackStore", "numbers_and_unit", "question_row", "question_rows",
+           "rows_jsonl"]

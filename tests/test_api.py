@@ -80,7 +80,7 @@ def test_ask_keeps_conversation_state_by_id(client):
     follow = ask(client, "那包头市呢", conversation_id="conv-1").json()
     assert "6.3%" in follow["text"] and "包头市" in follow["text"]
     fresh = ask(client, "那包头市呢", conversation_id="conv-1", reset=True).json()
-    followed = lambda body: any(f["value"] == 6.3 for f in body["figures"])  # noqa: E731  the context's lookup
+    followed = lambda body: any(f["value"] == 6.3 for f in body["figures"])
     assert followed(follow) and not followed(fresh)
     assert not followed(ask(client, "那包头市呢").json())
 
@@ -132,7 +132,8 @@ def test_feedback_on_a_turn_is_stored(read_only_settings):
     r = c.post("/api/feedback", json={"conversation_id": "fb-1", "position": position, "rating": -1,
                                       "correction": "应为 9.5%"})
     assert r.status_code == 200
-    entry = next(e for e in FeedbackStore.for_settings(read_only_settings).entries() if e.id == r.json()["id"])
+    entries = FeedbackStore.for_settings(read_only_settings).entries()
+    entry = next(e for e in entries if e.id == r.json()["id"])
     assert entry.turns == (QUESTION,) and entry.numbers == (9.5,) and entry.unit == "%" and entry.rating == -1
     r = c.post("/api/feedback", json={"conversation_id": "fb-1", "position": 7, "rating": 1})
     assert r.status_code == 404 and "没有第 7 轮" in error_of(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -10,6 +11,12 @@ from assistant.conversation import Conversation
 from assistant.core import Assistant
 from kb.conversations import ConversationStore, answer_from_dict
 from kb.errors import StoreError
+
+
+def same(a, b) -> bool:
+    """Equal as stored: a plan's tuples come back as lists from JSON."""
+    return json.dumps(a.to_dict(), sort_keys=True, default=list) == json.dumps(b.to_dict(), sort_keys=True,
+                                                                             default=list)
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +28,13 @@ def bot(sample_kb):
                                       "工业粉尘治理有哪些措施", "今天天气怎么样"])
 def test_answers_round_trip_through_json(bot, question):
     answer = bot.ask(question)
-    assert answer_from_dict(answer.to_dict()) == answer
+    back = answer_from_dict(json.loads(json.dumps(answer.to_dict(), ensure_ascii=False)))
+    assert same(back, answer) and back.figures == answer.figures and back.citations == answer.citations
 
 
 def test_old_or_partial_records_still_load():
-    answer = answer_from_dict({"text": "x", "citations": [{"doc": "a", "quote": "q"}], "figures": [{"value": 1}],
-                               "new_field": 1})
+    answer = answer_from_dict({"text": "x", "citations": [{"doc": "a", "quote": "q"}],
+                               "figures": [{"value": 1}], "new_field": 1})
     assert answer.text == "x" and answer.citations[0].quote == "q" and answer.figures[0].value == 1.0
     assert answer.understood == "" and answer.plan is None
 
@@ -42,7 +50,7 @@ def test_turns_persist_and_a_new_store_replays_them(bot, tmp_path):
     info = again.get(cid)
     assert info.title == "乌海市二氧化硫目标是多少" and info.turns == 2 and info.doc_ids == ("d1", "d2")
     turns = again.turns(cid)
-    assert [t.position for t in turns] == [0, 1] and turns[0].answer == first and turns[0].mode == "规则"
+    assert [t.position for t in turns] == [0, 1] and same(turns[0].answer, first) and turns[0].mode == "规则"
     conversation = Conversation()  # the follow-up context comes back by asking the stored questions again
     for t in turns[:1]:
         bot.ask(t.question, conversation)

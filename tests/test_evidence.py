@@ -1,4 +1,4 @@
-"""Citations grouped by source: one entry per table, one per paragraph, markers in the text, viewer lookups."""
+"""Citations grouped by source (one entry per table, one per paragraph), markers, viewer lookups."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ def test_grouped_sources_render_as_text_and_json(bot, sample_kb):
     text = render_answer_text(answer, sample_kb)
     assert "包头市为7.8%[1]" in text and "出处：" in text and "▶ | 乌海市 |" in text and "【8.9%】" in text
     assert text.count("[1] 《") == 1
-    payload = json.loads(json.dumps([s.to_dict() for s in group_sources(answer, sample_kb)], ensure_ascii=False))
+    sources = group_sources(answer, sample_kb)
+    payload = json.loads(json.dumps([s.to_dict() for s in sources], ensure_ascii=False))
     assert payload[0]["table"]["cited_rows"] and payload[0]["kind"] == "table"
 
 

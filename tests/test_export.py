@@ -7,8 +7,14 @@ import io
 import pytest
 
 from assistant.core import Assistant
-from assistant.export import (answer_xlsx, conversation_docx, conversation_markdown, figure_value, formula_latex,
-                              formula_words)
+from assistant.export import (
+    answer_xlsx,
+    conversation_docx,
+    conversation_markdown,
+    figure_value,
+    formula_latex,
+    formula_words,
+)
 from kb.records import Figure
 
 
@@ -58,7 +64,8 @@ def test_excel_export_of_a_table_answer(bot, sample_kb):
     first = book["回答"]
     assert first["B1"].value == question and "7.8%[1]" in first["B2"].value
     sheet = book[book.sheetnames[1]]
-    filled = {c.value for row in sheet.iter_rows() for c in row if c.fill.fgColor.rgb in ("00FFE08A", "FFFFE08A")}
+    filled = {c.value for row in sheet.iter_rows() for c in row
+              if c.fill.fgColor.rgb in ("00FFE08A", "FFFFE08A")}
     assert filled == {"7.8%", "8.9%"}
 
 

@@ -52,7 +52,7 @@ def test_a_region_answer_shows_one_table_with_its_cited_rows(app):
     ask(app, "各盟市氮氧化物降低目标的平均值是多少")
     message = app.chat_message[-1]
     assert "13.43%\\[1\\]" in message.markdown[0].value
-    (expander,) = message.expander
+    (expander,) = [e for e in message.expander if e.label.startswith("出处")]
     assert expander.label == "出处（1 处）"  # 13 citations, one table
     shown = text_of(expander)
     assert shown.count("<table") == 1 and shown.count('<td class="cited">') == 12
@@ -61,7 +61,7 @@ def test_a_region_answer_shows_one_table_with_its_cited_rows(app):
 
 def test_citation_opens_the_viewer_at_the_passage(app):
     ask(app, "电石淘汰量")
-    app.chat_message[-1].expander[0].button[0].click().run()
+    next(e for e in app.chat_message[-1].expander if e.label.startswith("出处")).button[0].click().run()
     ok(app)
     assert app.session_state["page"] == "原文"
     shown = text_of(app)
@@ -204,3 +204,14 @@ def test_scope_limits_the_chat_to_chosen_documents(app):
     assert "8.5%" not in shown and at.session_state["history"][-1]["answer"].refused
     cid = at.session_state["conversation_id"]
     assert ConversationStore.for_settings(settings).get(cid).doc_ids == (docs[hebei.name],)
+
+
+def test_the_lead_query_plan_shape_gives_correctable_fields():
+    from ui.chat import corrected_question, plan_fields
+
+    plan = {"scope": {"regions": ["乌海市"], "doc_ids": []}, "measure": {"indicators": ["二氧化硫"], "year": ""},
+            "operation": {"kind": "lookup"}}
+    fields = plan_fields(plan)
+    assert fields == [("scope_regions", "地区", "乌海市"), ("measure_indicators", "指标", "二氧化硫")]
+    assert corrected_question("乌海市二氧化硫目标是多少", fields, {"scope_regions": "包头市"}) == "包头市二氧化硫目标是多少"
+    assert plan_fields(None) == [] and plan_fields({"scope": {"regions": []}}) == []

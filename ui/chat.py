@@ -14,16 +14,28 @@ from assistant.export import DOCX, XLSX, answer_xlsx, conversation_docx, convers
 from kb.errors import PolicyQAError
 from kb.records import Answer
 from kb.settings import Settings
-from ui.common import (assistant_ready, conversation_store, current_bot, feedback_store, knowledge_base, md,
-                       replaced_entity, rules, safely, suggested_question)
+from ui.common import (
+    assistant_ready,
+    conversation_store,
+    current_bot,
+    feedback_store,
+    knowledge_base,
+    md,
+    replaced_entity,
+    rules,
+    safely,
+    suggested_question,
+)
 from ui.feedback import render_feedback
 from ui.sources import render_figures, render_sources
 
 logger = logging.getLogger("policyqa.app")
 EXAMPLES = ("乌海市二氧化硫目标是多少", "哪个盟市氮氧化物降幅最大", "电石淘汰量", "工业粉尘治理有哪些措施",
             "规划中有哪些数字不一致")
-PLAN_FIELDS = {"regions": "地区", "region": "地区", "places": "地区", "indicators": "指标", "indicator": "指标",
-               "metrics": "指标", "years": "年份", "year": "年份"}
+# where a query plan keeps what a person may correct (the nested form first, flat keys as a fallback)
+PLAN_FIELDS = ((("scope", "regions"), "地区"), (("measure", "indicators"), "指标"), (("measure", "year"), "年份"),
+               (("regions",), "地区"), (("region",), "地区"), (("indicators",), "指标"), (("indicator",), "指标"),
+               (("year",), "年份"))
 SIDEBAR_CONVERSATIONS = 30
 
 
@@ -89,8 +101,9 @@ def load_conversation(settings: Settings, cid: str) -> bool:
                                       "position": t.position} for t in turns])
     entries, _ = safely(feedback_store(settings).entries)
     index = {t.position: i for i, t in enumerate(turns)}
-    st.session_state["feedback_state"] = {index[e.position]: ("up" if e.rating > 0 else "down", "")
-                                          for e in entries or () if e.conversation_id == cid and e.position in index}
+    st.session_state["feedback_state"] = {
+        index[e.position]: ("up" if e.rating > 0 else "down", "")
+        for e in entries or () if e.conversation_id == cid and e.position in index}
     if set(info.doc_ids) - scope:
         st.session_state["chat_notice"] = "这段对话限定的部分文档已不在知识库中，已改为在其余文档中回答。"
     st.query_params["c"] = cid
@@ -155,7 +168,8 @@ def sidebar_conversations(settings: Settings) -> None:
     for c in items:
         left, right = st.columns([5, 1], vertical_alignment="center")
         label = ("▶ " if c.id == current else "") + c.title
-        left.button(label, key=f"conv_{c.id}", help=f"{c.turns} 轮，{time.strftime('%m-%d %H:%M', time.localtime(c.updated))}",
+        when = time.strftime("%m-%d %H:%M", time.localtime(c.updated))
+        left.button(label, key=f"conv_{c.id}", help=f"{c.turns} 轮，{when}",
                     on_click=open_conversation, args=(settings, c.id), type="tertiary")
         right.button("", key=f"conv_del_{c.id}", help="删除这段对话", icon=":material/delete:",
                      on_click=lambda cid=c.id: st.session_state.update(confirm_delete=cid), type="tertiary")
@@ -182,13 +196,16 @@ def plan_fields(plan) -> list[tuple[str, str, str]]:
     """(key, Chinese label, current value) for the entities of a query plan a person may correct."""
     if not isinstance(plan, dict):
         return []
-    out = []
-    for key, label in PLAN_FIELDS.items():
-        value = plan.get(key)
+    out, labels = [], set()
+    for path, label in PLAN_FIELDS:
+        value = plan
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
         if isinstance(value, (list, tuple)):
             value = "、".join(str(v.get("name", v) if isinstance(v, dict) else v) for v in value)
-        if isinstance(value, (str, int, float)) and str(value).strip():
-            out.append((key, label, str(value)))
+        if isinstance(value, (str, int, float)) and str(value).strip() and label not in labels:
+            labels.add(label)
+            out.append(("_".join(path), label, str(value)))
     return out
 
 
@@ -222,12 +239,16 @@ def render_exports(turn: dict, kb, index: int, sources) -> None:
     stem = file_stem(turn["question"])
     one = [(turn["question"], answer)]
     with st.container(horizontal=True):
-        st.download_button("导出 Word", lambda: conversation_docx(one, kb, turn["question"]), f"{stem}.docx", DOCX,
-                           key=f"dl_docx_{index}", on_click="ignore", icon=":material/description:", type="tertiary")
-        st.download_button("导出 Markdown", lambda: conversation_markdown(one, kb, turn["question"]).encode("utf-8"),
-                           f"{stem}.md", "text/markdown", key=f"dl_md_{index}", on_click="ignore", type="tertiary")
+        st.download_button("导出 Word", lambda: conversation_docx(one, kb, turn["question"]), f"{stem}.docx",
+                           DOCX, key=f"dl_docx_{index}", on_click="ignore", icon=":material/description:",
+                           type="tertiary")
+        st.download_button("导出 Markdown",
+                           lambda: conversation_markdown(one, kb, turn["question"]).encode("utf-8"),
+                           f"{stem}.md", "text/markdown", key=f"dl_md_{index}", on_click="ignore",
+                           type="tertiary")
         if any(s.kind == "table" for s in sources):
-            st.download_button("导出 Excel", lambda: answer_xlsx(turn["question"], answer, kb), f"{stem}.xlsx", XLSX,
+            st.download_button("导出 Excel", lambda: answer_xlsx(turn["question"], answer, kb), f"{stem}.xlsx",
+                               XLSX,
                                key=f"dl_xlsx_{index}", on_click="ignore", type="tertiary")
 
 
@@ -294,8 +315,10 @@ def render_header(settings: Settings, history: list[dict]) -> None:
     turns = [(t["question"], t["answer"]) for t in history]
     title = history[0]["question"] if history else "政策问答记录"
     empty = "对话为空，先提问再导出。" if not history else "导出整段对话（含数字、计算与出处）"
-    export_md.download_button("导出对话 Markdown", lambda: conversation_markdown(turns, kb, title).encode("utf-8"),
-                              f"{file_stem(title)}.md", "text/markdown", key="dl_conv_md", disabled=not history,
+    export_md.download_button("导出对话 Markdown",
+                              lambda: conversation_markdown(turns, kb, title).encode("utf-8"),
+                              f"{file_stem(title)}.md", "text/markdown", key="dl_conv_md",
+                              disabled=not history,
                               help=empty, on_click="ignore")
     export_docx.download_button("导出对话 Word", lambda: conversation_docx(turns, kb, title),
                                 f"{file_stem(title)}.docx", DOCX, key="dl_conv_docx", disabled=not history,
@@ -350,4 +373,4 @@ def page_chat(settings: Settings) -> None:
         render_header(settings, history)
 
 
-__all__ = ["page_chat", "sidebar_conversations", "feedback_store"]
+__all__ = ["feedback_store", "page_chat", "sidebar_conversations"]

@@ -51,15 +51,16 @@ table.pq-table td.cited { background: #ffe08a; font-weight: 600; outline: 2px so
 # ---------- shared resources ----------
 
 def settings_key(s: Settings) -> str:
-    return "|".join(str(v) for v in (s.data_dir.resolve(), s.chroma_host, s.chroma_port, s.embedder, s.dense_weight,
-                                      s.synonyms_file, s.llm_base_url, s.llm_model))
+    values = (s.data_dir.resolve(), s.chroma_host, s.chroma_port, s.embedder, s.dense_weight, s.synonyms_file,
+              s.llm_base_url, s.llm_model)
+    return "|".join(str(v) for v in values)
 
 
 @st.cache_resource(show_spinner=False)
 def get_assistant(_settings: Settings, key: str) -> Assistant:
-    """One assistant per knowledge base and process, warmed in a background thread so the page shows at once;
-    a question waits for `assistant_ready` only if it comes first. Only the knowledge base and jieba are waited
-    for: the embedder and Chroma (needed by passage questions alone) keep loading behind the first answers.
+    """One assistant per knowledge base and process, warmed in a background thread so the page shows at
+    once; a question waits for `assistant_ready` only if it comes first. Only the knowledge base and jieba
+    are waited for: the embedder and Chroma (needed by passage questions alone) keep loading behind.
     """
     bot = Assistant(_settings)
     ready = threading.Event()
@@ -116,7 +117,8 @@ def ensure_knowledge_base(settings: Settings) -> None:
     """A fresh clone has no knowledge base yet: build it from data/sample once, so the app works at once."""
     if admin.has_knowledge_base(settings):
         return
-    files = [(p.name, p.read_bytes()) for p in sorted(SAMPLE_DIR.glob("*")) if p.is_file() and not p.name.startswith(".")]
+    files = [(p.name, p.read_bytes()) for p in sorted(SAMPLE_DIR.glob("*"))
+             if p.is_file() and not p.name.startswith(".")]
     if not files:
         return
     with st.spinner("首次启动：正在用示例规划建立知识库……"):
@@ -189,7 +191,7 @@ def suggested_question(question: str, suggestion: str) -> str:
 
 
 def replaced_entity(question: str, old: str, new: str) -> str:
-    """The question with an entity corrected: the printed name, its short form, or the closest-looking span."""
+    """The question with an entity corrected: the printed name, its short form, or the closest span."""
     old, new = old.strip(), new.strip()
     if not new or new == old:
         return question

@@ -78,8 +78,9 @@ def page_data(settings: Settings) -> None:
         if not tables:
             st.info("知识库中没有表格。")
         else:
-            overview = pd.DataFrame([{"文档": t["doc"], "表格": t["title"], "章节": t["section_path"], "单位": t["unit"],
-                                      "行数": t["rows"], "列": "、".join(t["columns"][1:])} for t in tables])
+            overview = pd.DataFrame([{"文档": t["doc"], "表格": t["title"], "章节": t["section_path"],
+                                      "单位": t["unit"], "行数": t["rows"], "列": "、".join(t["columns"][1:])}
+                                     for t in tables])
             st.dataframe(overview[matches(overview, query)], hide_index=True)
             by_id = {t["table_id"]: t for t in tables}
             tid = st.selectbox("查看表格", list(by_id), key="data_table",
@@ -91,12 +92,13 @@ def page_data(settings: Settings) -> None:
             st.dataframe(cells[matches(cells, query)], hide_index=True)
             title = re.sub(r"[\\/:*?\"<>|]", "_", by_id[tid]["title"])[:60] or "表格"
             a, b, c = st.columns(3)
-            a.download_button("下载单元格 CSV", cells.to_csv(index=False).encode("utf-8-sig"), f"{title}.csv", "text/csv",
-                              key="dl_table_csv")
-            b.download_button("下载本表 Excel", lambda: excel_bytes({"表格": wide, "单元格": cells}), f"{title}.xlsx", XLSX,
-                              key="dl_table_xlsx")
+            a.download_button("下载单元格 CSV", cells.to_csv(index=False).encode("utf-8-sig"), f"{title}.csv",
+                              "text/csv", key="dl_table_csv")
+            b.download_button("下载本表 Excel", lambda: excel_bytes({"表格": wide, "单元格": cells}), f"{title}.xlsx",
+                              XLSX, key="dl_table_xlsx")
             c.download_button("下载全部表格 Excel", lambda: excel_bytes(
-                {t["title"]: table_views(settings, t)[1] for t in tables}), "全部表格.xlsx", XLSX, key="dl_all_xlsx")
+                {t["title"]: table_views(settings, t)[1] for t in tables}), "全部表格.xlsx", XLSX,
+                key="dl_all_xlsx")
     with tab_facts:
         if facts.empty:
             st.info("知识库中没有抽取到数量事实。")
@@ -108,7 +110,7 @@ def page_data(settings: Settings) -> None:
             st.caption(f"共 {len(shown)} 条")
             st.dataframe(shown, hide_index=True)
             a, b = st.columns(2)
-            a.download_button("下载数量事实 CSV", shown.to_csv(index=False).encode("utf-8-sig"), "数量事实.csv", "text/csv",
-                              key="dl_facts_csv")
+            a.download_button("下载数量事实 CSV", shown.to_csv(index=False).encode("utf-8-sig"), "数量事实.csv",
+                              "text/csv", key="dl_facts_csv")
             b.download_button("下载数量事实 Excel", lambda: excel_bytes({"数量事实": shown}), "数量事实.xlsx", XLSX,
                               key="dl_facts_xlsx")

@@ -3,6 +3,8 @@ people's feedback became), keep every run, compare two systems or two runs, down
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -44,8 +46,10 @@ def run_eval(settings: Settings, kb, name: str, cases, errors: list[str], system
             continue
         search = (lambda q: [h.chunk.text for h in kb.search(q, k=5)]) if system == "assistant" else None
         label = history.SYSTEM_NAMES.get(system, system)
-        rows = run_cases(cases, RunContext(ask_fn, texts, search), system,
-                         progress=lambda n, total: bar.progress(n / total, text=f"{label}：已完成 {n} / {total} 题"))
+        def progress(n: int, total: int, bar=bar, label=label) -> None:
+            bar.progress(n / total, text=f"{label}：已完成 {n} / {total} 题")
+
+        rows = run_cases(cases, RunContext(ask_fn, texts, search), system, progress=progress)
         result["by_system"][system] = rows
         run_id, error = safely(run_store(settings).save, name, system, rows)
         if error:
@@ -114,9 +118,10 @@ def render_history(settings: Settings) -> None:
     if not runs:
         st.caption("还没有保存的评测记录。")
         return
-    st.dataframe(pd.DataFrame([{"编号": r.id, "时间": r.label.split(" ", 1)[1].rsplit(" · ", 2)[0], "题目": r.source,
-                                "系统": history.SYSTEM_NAMES.get(r.system, r.system), "题数": r.items,
-                                "通过": r.passed, "通过率": f"{r.passed / r.items:.0%}" if r.items else "—"}
+    st.dataframe(pd.DataFrame([{"编号": r.id, "时间": time.strftime("%m-%d %H:%M", time.localtime(r.created)),
+                                "题目": r.source, "系统": history.SYSTEM_NAMES.get(r.system, r.system),
+                                "题数": r.items, "通过": r.passed,
+                                "通过率": f"{r.passed / r.items:.0%}" if r.items else "—"}
                                for r in runs]), hide_index=True)
     if len(runs) < 2:
         return
@@ -135,6 +140,12 @@ def render_history(settings: Settings) -> None:
     st.dataframe(changed if not changed.empty else compared, hide_index=True)
 
 
+def feedback_row(r: dict) -> dict:
+    return {"编号": r["id"], "类别": history.CATEGORY_NAMES.get(r["category"], r["category"]),
+            "问题": " → ".join(r["turns"]), "期望数字": "、".join(map(str, r["expect"]["numbers"])),
+            "单位": r["expect"]["unit"], "应当拒答": "是" if r["expect"]["refuse"] else "否", "来源": r["note"]}
+
+
 def render_feedback_rows(settings: Settings) -> None:
     entries, error = safely(feedback_store(settings).entries)
     with st.expander(f"用户反馈转成的题目（{len(entries or [])} 条反馈）"):
@@ -146,10 +157,7 @@ def render_feedback_rows(settings: Settings) -> None:
             return
         rows, skipped = question_rows(entries)
         if rows:
-            st.dataframe(pd.DataFrame([{"编号": r["id"], "类别": history.CATEGORY_NAMES.get(r["category"], r["category"]),
-                                        "问题": " → ".join(r["turns"]), "期望数字": "、".join(map(str, r["expect"]["numbers"])),
-                                        "单位": r["expect"]["unit"], "应当拒答": "是" if r["expect"]["refuse"] else "否",
-                                        "来源": r["note"]} for r in rows]), hide_index=True)
+            st.dataframe(pd.DataFrame([feedback_row(r) for r in rows]), hide_index=True)
             st.download_button("下载为题目文件（JSONL）", rows_jsonl(rows).encode("utf-8"), "用户反馈题目.jsonl",
                                "application/json", key="eval_feedback_rows")
         for entry, why in skipped:

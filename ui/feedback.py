@@ -16,12 +16,13 @@ def _turns(index: int) -> list[str]:
     return [t["question"] for t in history[max(0, index + 1 - CONTEXT_TURNS):index + 1]]
 
 
-def _record(settings: Settings, index: int, rating: int, correction: str = "", refuse: bool | None = None) -> None:
+def _record(settings: Settings, index: int, rating: int, correction: str = "",
+            refuse: bool | None = None) -> None:
     turn = st.session_state["history"][index]
     numbers, unit = numbers_and_unit(correction) if correction else ([], "")
     position = turn.get("position")
-    _, error = safely(feedback_store(settings).record, _turns(index), turn["answer"], rating, correction, numbers,
-                      unit, refuse, st.session_state.get("conversation_id") or "",
+    _, error = safely(feedback_store(settings).record, _turns(index), turn["answer"], rating, correction,
+                      numbers, unit, refuse, st.session_state.get("conversation_id") or "",
                       position if position is not None else -1, st.session_state.get("scope") or ())
     state = st.session_state.setdefault("feedback_state", {})
     if error:

@@ -44,7 +44,7 @@ class Job:
 
     @property
     def fraction(self) -> float:
-        label, lo, hi = STAGES.get(self.stage, ("", 0.0, 0.0))
+        _, lo, hi = STAGES.get(self.stage, ("", 0.0, 0.0))
         # "parse 2/3" is reported as file 2 starts: files 1 of 3 are done
         done = self.done - 1 if self.stage == "parse" else self.done
         return min(1.0, lo + (hi - lo) * (max(0, done) / self.total if self.total else 0.0))
@@ -139,8 +139,8 @@ def documents_frame(docs: list[dict]) -> pd.DataFrame:
 
 def upload_files(settings: Settings, files: list[tuple[str, bytes]]) -> None:
     """The upload handler: ingest (name, bytes) pairs in the background (also what the tests call)."""
-    start_job("导入", [name for name, _ in files], lambda progress: admin.add_files(settings, files, progress=progress),
-              rules(settings))
+    start_job("导入", [name for name, _ in files],
+              lambda progress: admin.add_files(settings, files, progress=progress), rules(settings))
 
 
 def delete_chosen(settings: Settings) -> None:
@@ -199,7 +199,8 @@ def render_maintenance(settings: Settings, docs: list[dict], busy: bool) -> None
                        "删除后问答不再使用它们，引用它们的旧对话会提示原文已删除。")
             a, b = st.columns(2)
             a.button("确认删除", key="delete_yes", type="primary", on_click=delete_chosen, args=(settings,))
-            b.button("取消", key="delete_no", on_click=lambda: st.session_state.update(confirm_delete_docs=False))
+            b.button("取消", key="delete_no",
+                     on_click=lambda: st.session_state.update(confirm_delete_docs=False))
         else:
             st.button("删除所选文档", key="delete", disabled=busy or not chosen,
                       on_click=lambda: st.session_state.update(confirm_delete_docs=True))
@@ -207,8 +208,8 @@ def render_maintenance(settings: Settings, docs: list[dict], busy: bool) -> None
         st.caption("重建：用保存的原文件重新解析全部文档（解析规则更新后使用）；保留各文档的导入时间；"
                    "新知识库建好前旧的照常可用。")
         if st.button("重建知识库", key="rebuild", disabled=busy or not docs):
-            start_job("重建", [d["name"] for d in docs], lambda progress: admin.rebuild_all(settings, progress=progress),
-                      rules(settings))
+            start_job("重建", [d["name"] for d in docs],
+                      lambda progress: admin.rebuild_all(settings, progress=progress), rules(settings))
             st.rerun()
         if st.button("检查完整性", key="verify"):
             problems = admin.integrity_problems(settings)

@@ -127,7 +127,8 @@ def page_quiz(kb) -> None:
             else:
                 (st.success if graded.correct else st.error)(graded.message)
                 render_source(kb, question)
-                st.button("下一题" if pos + 1 < len(questions) else "查看结果", key="quiz_next", on_click=next_question)
+                st.button("下一题" if pos + 1 < len(questions) else "查看结果", key="quiz_next",
+                          on_click=next_question)
     else:
         st.success(f"测验完成：答对 {right} / {len(questions)} 题。")
     wrong = [r for r in results if not r["grade"].correct]

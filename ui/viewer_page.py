@@ -134,7 +134,8 @@ def page_viewer(settings: Settings) -> None:
         st.info("知识库中还没有文档。")
         return
     if st.session_state.get("viewer_doc") not in names:
-        st.session_state["viewer_doc"] = target.get("doc_id") if target.get("doc_id") in names else next(iter(names))
+        wanted = target.get("doc_id")
+        st.session_state["viewer_doc"] = wanted if wanted in names else next(iter(names))
     top, back, toggles = st.columns([4, 1, 2], vertical_alignment="bottom")
     doc_id = top.selectbox("文档", list(names), format_func=names.get, key="viewer_doc")
     if target.get("back"):
@@ -158,4 +159,4 @@ def page_viewer(settings: Settings) -> None:
             render_understood(kb, doc_id, place.section_path)
 
 
-__all__ = ["open_document", "page_viewer", "esc"]
+__all__ = ["esc", "open_document", "page_viewer"]
