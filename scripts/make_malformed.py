@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PLAN = ROOT / "data" / "sample" / "内蒙古自治区十二五节能减排规划.txt"
-FORMATS = ROOT / "tests" / "data" / "formats"  # real files exported by LibreOffice (scripts/make_format_fixtures.py)
+FORMATS = ROOT / "tests" / "data" / "formats"  # files exported by LibreOffice (make_format_fixtures.py)
 SEED = 20240611
 BOMB_INFLATED_BYTES = 256 * 1024 * 1024  # past ingest.loaders.MAX_UNZIPPED_BYTES (200 MB)
 BIG_TEXT_BYTES = 50 * 1024 * 1024
@@ -307,8 +307,10 @@ CASES: tuple[Case, ...] = (
          lambda rng: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + rng.randbytes(16 * 1024)),
     Case("truncated.doc", "reject", "a real .doc (saved by LibreOffice) cut in half",
          lambda rng: _half(_fixture("jiangbei.doc"))),
-    Case("zip_bomb.xlsx", "reject", f"≈250 KB workbook inflating to {BOMB_INFLATED_BYTES >> 20} MB", _xlsx_bomb),
-    Case("truncated.xlsx", "reject", "a real .xlsx cut in half", lambda rng: _half(_fixture("jiangbei_tables.xlsx"))),
+    Case("zip_bomb.xlsx", "reject", f"≈250 KB workbook inflating to {BOMB_INFLATED_BYTES >> 20} MB",
+         _xlsx_bomb),
+    Case("truncated.xlsx", "reject", "a real .xlsx cut in half",
+         lambda rng: _half(_fixture("jiangbei_tables.xlsx"))),
 )
 
 
