@@ -18,8 +18,10 @@ HTML_SUFFIXES = {".html", ".htm"}
 OFFICE_SUFFIXES = {".doc", ".wps", ".rtf", ".odt"}  # converted with LibreOffice
 SHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}  # read by OCR
-SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"} | OFFICE_SUFFIXES | SHEET_SUFFIXES
-                      | IMAGE_SUFFIXES)
+# Found when a folder is searched: documents. A .csv or a picture in a plans folder is more often data or a
+# logo than a plan, so those are read only when named (ACCEPTED_SUFFIXES).
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"} | OFFICE_SUFFIXES | SHEET_SUFFIXES - {".csv"}
+ACCEPTED_SUFFIXES = SUPPORTED_SUFFIXES | {".csv"} | IMAGE_SUFFIXES
 SUPPORTED_NAMES = "txt、md、docx、doc、wps、rtf、odt、pdf（含扫描件）、html、xlsx、xls、csv、png、jpg、tif"
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx/.xlsx that inflates past this is treated as a zip bomb
 MAX_ZIP_RATIO = 200
@@ -43,7 +45,7 @@ class Loaded:
 def sniff_format(name: str, data: bytes) -> str:
     """Decide the type by content first, then by name."""
     suffix = Path(name).suffix.lower()
-    if suffix and suffix not in SUPPORTED_SUFFIXES:
+    if suffix and suffix not in ACCEPTED_SUFFIXES:
         raise UnsupportedFile(f"{name}: unsupported suffix {suffix}",
                               f"不支持的文件类型“{suffix}”，支持 {SUPPORTED_NAMES}。")
     if data.startswith(b"%PDF-"):

@@ -529,3 +529,13 @@ def test_a_batch_keeps_good_files_and_reports_bad_ones_by_name(settings, sample_
     assert sorted(d["name"] for d in kb.docs) == ["目标.md", "计划.docx"]
     assert {t.title for t in kb.tables} == {"表1 主要指标"}
     assert len(kb.tables) == 2
+
+
+def test_folder_search_finds_documents_and_workbooks_but_reads_csv_and_pictures_only_when_named():
+    from ingest.loaders import ACCEPTED_SUFFIXES, SUPPORTED_SUFFIXES, sniff_format
+
+    assert {".pdf", ".doc", ".wps", ".rtf", ".odt", ".xlsx", ".xls"} <= SUPPORTED_SUFFIXES
+    assert not {".csv", ".png", ".jpg"} & SUPPORTED_SUFFIXES
+    assert {".csv", ".png", ".jpg", ".tif"} <= ACCEPTED_SUFFIXES
+    assert sniff_format("表.csv", "地区,目标\n乌海市,8.5%\n".encode()) == "csv"
+    assert sniff_format("scan.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 64) == "image"
