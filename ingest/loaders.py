@@ -1,4 +1,7 @@
-"""Bytes → text. Detects encodings; renders Word/HTML tables as pipe rows so one parser serves all formats."""
+"""Bytes → text. Detects the format by content and encodings; renders every table as pipe rows so one parser
+serves all formats. Readers: Word here; HTML in fmt_html; PDF by geometry in fmt_pdf (fmt_layout), scans and
+images by OCR in fmt_ocr; .doc/.wps/.rtf/.odt through LibreOffice in fmt_office; workbooks and .csv in
+fmt_sheet."""
 
 from __future__ import annotations
 
