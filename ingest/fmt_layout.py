@@ -208,8 +208,18 @@ def _aligned_run(lines: list[Line], i: int) -> int:
             break
         j += 1
     while j > i and not _is_row(lines[j - 1]):
-        j -= 1  # a run ends on a row, not on a wrapped label below it
+        j -= 1  # a run ends on a row (what follows is text) …
+    if rows >= 2 and j < len(lines) and _wraps_first_cell(lines[j - 1], lines[j]):
+        j += 1  # … or on the last row's label wrapped onto the next line
     return j if rows >= 2 else 0
+
+
+def _wraps_first_cell(row: Line, line: Line) -> bool:
+    first = row.fields()[0]
+    cell_right = min(p.x0 for p in row.fields()[1])
+    return (len(line.fields()) == 1 and abs(line.x0 - min(p.x0 for p in first)) <= 2 * row.height
+            and line.x1 < cell_right and line.top - row.bottom < 0.6 * row.height
+            and not BLOCK_START.match(line.text.strip()))
 
 
 def _within(line: Line, first: Line) -> bool:

@@ -136,11 +136,13 @@ def test_columns_of_aligned_text_without_rules_become_a_table():
     for k, (a, b, c) in enumerate(rows):
         page += [text_line(72, 90 + 18 * k, a, 10), text_line(230, 90 + 18 * k, b, 10),
                  text_line(330, 90 + 18 * k, c, 10)]
+    page.append(text_line(72, 90 + 18 * 3 + 12, "（%）", 10))  # the last label wrapped in its cell
     page.append(text_line(72, 200, "各区县要认真落实。"))
     doc = parse_bytes("plan.pdf", build_pdf([page]))
     (table,) = doc.tables
     assert table.columns == ("指标", "2020年", "2025年")
     assert table.row_labels == ["森林覆盖率", "优良天数比例", "污水收集率"]
+    assert "| 污水收集率（%） | 65% | 75% |" in doc.text
     assert "各区县要认真落实。" in doc.text
 
 
