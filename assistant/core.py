@@ -13,14 +13,16 @@ from assistant import text_answers as tx
 from assistant.conversation import Conversation, Turn, merge_context
 from assistant.entities import Resolver
 from assistant.guard import check
+from assistant import executor as ex
 from assistant.intent import ASKS_NUMBER, Intent, classify
+from assistant.planner import plan_question, strip_titles
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation
 from kb.settings import Settings, load_settings
 from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
-from tools.base import cn_int
+from tools.base import cn_int, header_citation
 
 logger = logging.getLogger(__name__)
 PER_DOCUMENT = ("rank", "compare", "list", "filter")
@@ -85,7 +87,7 @@ class Assistant:
         except PolicyQAError as exc:
             logger.warning("answer failed: %s", exc)
             return Answer(exc.user_message, refused=True, intent="error", trace=(str(exc),))
-        answer = self._guard(answer, text)
+        answer = self._guard(self._with_headers(kb, answer), text)
         if conversation is not None and turn is not None:
             conversation.add(Turn(text, turn[0], turn[1], answer, turn[2]))
         ms = (time.perf_counter() - started) * 1000
@@ -119,10 +121,18 @@ class Assistant:
                  f"indicators={ent.indicators} overall={ent.overall} years={ent.years}"
                  + (" (沿用上一轮)" if used_context else "")]
         fact_action = None
+        plan = plan_question(ent, intent, kb, used_context=used_context)
+        if plan.scope.doc_ids:
+            ent.doc_ids = set(plan.scope.doc_ids)
+            if len(kb.docs) > 1:
+                ent.text = strip_titles(ent.text, kb, ent.doc_ids)  # what is asked, without the title words
         if ent.doc_ids:
             kb = kb.subset(ent.doc_ids)
             trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
-        if intent.kind == "out_of_scope":
+        planned = None if intent.kind == "out_of_scope" else self._planned(kb, plan)
+        if planned is not None:
+            answer = planned
+        elif intent.kind == "out_of_scope":
             answer = tx.refusal(kb, ent, resolver)
         else:
             if intent.kind == "fact" and prev is not None and not ent.indicators and (intent.follow_up or len(ent.text) <= 10):
@@ -130,9 +140,21 @@ class Assistant:
             else:
                 fact_action = tx.question_action(ent.text)
             answer = self._dispatch(kb, ent, intent, resolver, audit_cache, fact_action, prev)
-        answer = Answer(answer.text, answer.citations, answer.figures, answer.refused, tuple(trace) + answer.trace,
-                        answer.intent, answer.chart, answer.suggestions)
+        names = {d["doc_id"]: ex.doc_title(kb, d["doc_id"]) for d in kb.docs}
+        answer = replace(answer, trace=tuple(trace) + answer.trace, understood=plan.understood(names),
+                         plan=plan.to_dict())
         return answer, (ent, intent, fact_action)
+
+    @staticmethod
+    def _planned(kb, plan) -> Answer | None:
+        """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
+        for run in ex.EXECUTORS:
+            answer = run(kb, plan)
+            if answer is not None:
+                return answer
+        if plan.measure.role in ("attribute", "unit", "milestone", "base", "cumulative") or plan.scope.doc_ids:
+            return ex.answer_row(kb, plan)
+        return None
 
     def _dispatch(self, kb, ent, intent: Intent, resolver, audit_cache, fact_action, prev) -> Answer:
         per_doc = intent.kind in PER_DOCUMENT or (intent.kind == "compute" and intent.op in ("mean", "sum"))
@@ -239,6 +261,20 @@ class Assistant:
         return [w for w in words if not resolver.in_corpus(w)
                 and not (resolver.in_corpus(w[:2]) and resolver.in_corpus(w[-2:]))]
 
+    @staticmethod
+    def _with_headers(kb, answer: Answer) -> Answer:
+        """Cite the header row of every table an answer quotes when the header holds digits the text repeats."""
+        if not answer.citations or not re.search(r"\d", answer.text):
+            return answer
+        wanted = {(c.doc_id, c.table) for c in answer.citations if c.table}
+        extra = []
+        for t in kb.tables:
+            if (t.doc_id, t.title) in wanted:
+                c = header_citation(kb, t)
+                if c and re.search(r"\d", c.quote) and c not in answer.citations:
+                    extra.append(c)
+        return replace(answer, citations=answer.citations + tuple(extra)) if extra else answer
+
     def _guard(self, answer: Answer, question: str) -> Answer:
         bad = check(answer, question)
         if not bad:
@@ -247,7 +283,7 @@ class Assistant:
         quotes = "\n".join(f"- “{c.quote}”（{c.section_path}）" for c in answer.citations[:5])
         text = "系统无法核实回答中的全部数字，以下仅列出原文出处供核对：\n" + quotes if quotes else "系统无法核实回答中的数字，已停止作答。"
         return Answer(text, answer.citations, answer.figures, not quotes, answer.trace + (f"guard: unsupported {bad}",),
-                      answer.intent)
+                      answer.intent, understood=answer.understood, plan=answer.plan)
 
 
 _DEFAULT: Assistant | None = None

@@ -22,6 +22,7 @@ TITLE_MARKS = re.compile(r"《[^》]{1,80}》")
 FILLER = ("占一次能源消费总量", "占能源消费总量", "地级及以上城市", "消费", "总量", "平均")
 ASCII_TERM = re.compile(r"[A-Za-z][A-Za-z0-9.\-₂]*")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+PLACE_SUFFIXES = ("市", "区", "县", "镇", "乡", "村", "省", "盟", "旗", "州")
 
 
 def to_simplified(text: str) -> str:
@@ -253,6 +254,8 @@ class Resolver:
                 continue
             if region_short(place) in self.region_aliases or self.in_corpus(region_short(place)):
                 continue
+            if len(place) <= 2 and place[0] in "中的在和与及里内上下等之其各该本":
+                continue  # jieba tags fragments ("计划中旧住房" → "中旧") as places
             ent.unknown_places.append(place)
             close = difflib.get_close_matches(place, list(self.region_aliases), n=2, cutoff=0.75)
             ent.suggestions += [self.region_aliases[c] for c in close if self.region_aliases[c] not in ent.suggestions]

@@ -286,7 +286,9 @@ def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:
 
 def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
     regions = "、".join(resolver.vocab.regions[:20])
-    indicators = "、".join(re.sub(r"[（(][^）)]*[）)]", "", names[0]) for names in list(resolver.vocab.indicators.values())[:12])
+    # Names only: an indicator name with figures in it ("15分钟…") would state a number nobody cited.
+    listed = [re.sub(r"[（(][^）)]*[）)]", "", names[0]) for names in resolver.vocab.indicators.values()]
+    indicators = "、".join([n for n in listed if not re.search(r"\d", n)][:12])
     lines = []
     suggestions = tuple(ent.suggestions)
     if ent.unknown_places:

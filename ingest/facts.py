@@ -22,17 +22,21 @@ ACTIONS = [
     "累计下降", "下降到", "降低到", "减少到", "提高到", "增加到", "控制在", "下降", "降低", "减少", "削减", "淘汰",
     "压减", "压缩", "关停", "化解", "退出",
     "新增", "新建", "建成", "建设", "达到", "超过", "提高", "增长", "增加", "节约", "实施", "完成", "改造",
-    "执行", "安装", "推广", "占", "为",
+    "执行", "安装", "推广", "推进", "打造", "认定", "启动", "形成", "供应", "筹措", "栽植", "稳定在", "覆盖",
+    "开工", "完工", "占", "为",
 ]
 ACTION_RE = re.compile("|".join(ACTIONS))
 PRE_QUALIFIERS = ("超过", "不低于", "不少于", "约", "近", "力争", "以上")
+# Verbs whose object follows the quantity ("实施7公里燃气老化管道改造"): the object is what is counted.
+OBJECT_VERBS = ("建设", "新建", "建成", "新增", "实施", "完成", "安装", "推广", "执行", "改造", "推进", "打造", "认定", "启动",
+                "形成", "供应", "筹措", "栽植", "开工", "完工")
 YEAR = re.compile(r"(\d{4})年")
 PERIOD = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?|([一二三四五六七八九十]+|\d+)年(?:累计|内|间)")
 SENTENCE_SPLIT = re.compile(r"(?<=[。；;！？!?])")
 CLAUSE_SPLIT = re.compile(r"[，,；;。：:、]")
 PAREN = re.compile(r"[（(][^（）()]{0,40}[）)]")
 MASK = "\u2063"  # invisible filler: parenthesised text is skipped when finding clause bounds
-SUBJECT_NOISE = re.compile(r"^(?:到\d{4}年[，,]?|\d{4}年[，,]?|[“\"]?十[一二三四五六七八九]五[”\"]?(?:期间|末)?|期间|全区|其中|使|并|要|力争|同时|实现|进一步|逐步|全面|基本|确保|累计|分别)+")
+SUBJECT_NOISE = re.compile(r"^(?:\d{1,2}[.、．]|[（(]\d{1,2}[）)]|[一二三四五六七八九十]是|到\d{4}年[，,]?|\d{4}年[，,]?|[“\"]?十[一二三四五六七八九]五[”\"]?(?:期间|末)?|期间|全区|其中|使|并|要|力争|同时|实现|进一步|逐步|全面|基本|确保|累计|分别)+")
 
 
 def sentences(text: str, base: int = 0) -> list[tuple[int, str]]:
@@ -121,7 +125,7 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             obj_m = re.match(r"^(?:的)?([^，,；;。、]{2,30})", after)
             obj = obj_m.group(1) if obj_m and not re.match(r"^(?:以上|以下|以内|左右|，)", after) else ""
             if not subject:
-                subject = _clean_subject(obj) if obj and action in ("建设", "新建", "建成", "新增", "实施", "完成", "安装", "推广", "执行", "改造") else last_subject
+                subject = _clean_subject(obj) if obj and action in OBJECT_VERBS else last_subject
             if not subject:
                 continue
             base_year = ""

@@ -114,6 +114,7 @@ def extract_metadata(text: str, front: dict[str, str] | None = None) -> dict:
     if attachments:
         meta["attachment_titles"] = [a for a, _ in attachments]
         quotes.setdefault("attachment_titles", attachments[0][1])
+        meta["attachment_lines"] = [line for _, line in attachments]
     return meta
 
 

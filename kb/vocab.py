@@ -8,8 +8,10 @@ from functools import lru_cache
 
 from kb.records import Cell, Table
 
-REGION_SUFFIXES = ("自治区", "自治州", "地区", "市", "盟", "州", "县", "区", "旗", "省")
-OVERALL_WORDS = ("全区", "全省", "全市", "全国", "全盟", "全州", "全县", "自治区", "全自治区", "总体", "合计", "总计", "全域")
+REGION_SUFFIXES = ("自治区", "自治州", "地区", "街道", "工业区", "新区", "园区", "市", "盟", "州", "县", "区", "旗", "省", "镇",
+                   "乡")
+OVERALL_WORDS = ("全区", "全省", "全市", "全国", "全盟", "全州", "全县", "自治区", "全自治区", "总体", "合计", "总计", "全域",
+                 "小计", "全镇", "全街道")
 _UNIT_PARENS = re.compile(r"[（(][^（）()]*[）)]")
 _INDICATOR_NOISE = re.compile(r"(排放总量|排放量|排放|总量)")
 _INDICATOR_SUFFIX = re.compile(r"(降低率|下降率|减排率|减排量|减排|降低|下降|减少|削减|降幅|目标值|目标|指标|控制|增长|提高|变化|幅度)+$")
@@ -25,8 +27,14 @@ def indicator_key(name: str) -> str:
     return s or re.sub(r"\s+", "", name or "")
 
 
+SHORT_FORM_SUFFIXES = ("自治区", "自治州", "地区", "街道", "市", "盟", "州", "县", "区", "旗", "省", "镇", "乡")
+
+
 def region_short(name: str) -> str:
-    for suffix in REGION_SUFFIXES:
+    # 工业区/新区/园区 keep their full names: "嘉定" is the district, not 嘉定工业区.
+    if name.endswith(("工业区", "新区", "园区")):
+        return name
+    for suffix in SHORT_FORM_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
     return name
@@ -37,6 +45,7 @@ def looks_like_region(label: str) -> bool:
 
 
 REGION_HEADER = re.compile(r"^(?:地区|区域|行政区|盟市|地市|城市|各市|设区市|市|市州|市[（(]州[）)]|区县|县区|县市区|县[（(]市、?区[）)]|"
+                           r"街镇|乡镇|镇|街道|街镇、园区|街镇（园区）|单位|各区|区|"
                            r"旗县|旗县区|旗县[（(]市、?区[）)]|省份|省[（(]区、市[）)]|地州市?)$")
 
 
@@ -89,7 +98,8 @@ class Vocabulary:
                 names = [c.row_label for c in table.cells]
             for name in names:
                 key = indicator_key(name)
-                if len(key) >= 2:
+                # Words name an indicator; a bare number or a sentence-long task does not.
+                if len(re.findall(r"[\u4e00-\u9fffA-Za-z]", key)) >= 2 and len(key) <= 40:
                     vocab.indicators.setdefault(key, [])
                     if name not in vocab.indicators[key]:
                         vocab.indicators[key].append(name)

@@ -75,6 +75,16 @@ def cell_citations(kb, table: Table, cell: Cell) -> tuple[Citation, Citation]:
     return title, row
 
 
+def header_citation(kb, table: Table) -> Citation | None:
+    """The table's header row as printed: column names carry figures too ("3月底前完成20%", "2025年")."""
+    text = kb.text_of(table.doc_id)
+    line = text[table.start: table.end].split("\n", 1)[0].strip()
+    if not line:
+        return None
+    return Citation(kb.doc_name(table.doc_id), table.section_path, line, _chunk_at(kb, table.doc_id, table.start),
+                    table.doc_id, table.title)
+
+
 def cell_figure(kb, table: Table, cell: Cell, label: str | None = None) -> Figure:
     _, row = cell_citations(kb, table, cell)
     if cell.value is None:

@@ -1,0 +1,362 @@
+"""QueryPlan → Answer for what documents are asked about beyond the bundled plan's region tables.
+
+Operations here: metadata fields, short names a document defines, a row's value by column role (现状 /
+目标 / 属性 / 单位 / 阶段 / 累计) with words kept as words, counts of list items and table rows, threshold
+filters, ranks and ranges over one table's rows of one unit, and the refusal when the quantity asked for
+(an amount in 吨, a level in a year) is not what the document states. Each returns None when the plan is
+not of its kind, so the regular handlers take over; a figure always comes from a cell, a quoted line or a
+computation over cited figures.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.plan import META_WORDS, QueryPlan
+from kb.records import Answer, Citation, Figure
+from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
+
+COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}
+ROLE_NAMES = {"base": "现状", "target": "目标", "cumulative": "累计", "milestone": "阶段目标", "annual": "年均",
+              "change": "变化"}
+
+
+def doc_title(kb, doc_id: str) -> str:
+    """How an answer names a document: the plan a notice issues ("关于印发《X》的通知" → X), years kept."""
+    doc = next((d for d in kb.docs if d["doc_id"] == doc_id), {})
+    full = ((doc.get("meta") or {}).get("title") or doc.get("name", "").rsplit(".", 1)[0]).strip()
+    if not full:
+        return kb.doc_label(doc_id)
+    core = re.sub(r"^.*?关于(?:印发|转发|下发|发布|下达)\s*", "", full)
+    core = re.sub(r"^.*?(?:印发|转发|下发)(?=《)", "", core)
+    core = re.sub(r"的(?:通知|函|通告|决定)$", "", core).strip()
+    m = re.fullmatch(r"《([^》]+)》", core)
+    title = (m.group(1) if m else core or full).strip()
+    return title.replace("《", "〈").replace("》", "〉")  # a title inside the answer's 《》 is written 〈〉
+
+
+def quote_citation(kb, doc_id: str, quote: str) -> Citation | None:
+    text = kb.text_of(doc_id)
+    at = text.find(quote)
+    if not quote or at < 0:
+        return None
+    chunk_id = _chunk_at(kb, doc_id, at)
+    chunk = kb.chunk_by_id.get(chunk_id) if hasattr(kb, "chunk_by_id") else None
+    return Citation(kb.doc_name(doc_id), chunk.section_path if chunk else "", quote, chunk_id, doc_id)
+
+
+def _docs_in_scope(kb, plan: QueryPlan) -> list[dict]:
+    ids = set(plan.scope.doc_ids)
+    return [d for d in kb.docs if not ids or d["doc_id"] in ids]
+
+
+# ---------- metadata and aliases ----------
+
+def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
+    if plan.operation.kind != "metadata":
+        return None
+    field = plan.measure.meta_field
+    docs = _docs_in_scope(kb, plan)
+    if len(docs) > 3 and not plan.scope.doc_ids:
+        return Answer("知识库中有多份文件，请指明是哪一份文件（例如在问题中写出文件标题的关键词）。", refused=True,
+                      intent="metadata", trace=("metadata: document not named",))
+    lines, citations = [], []
+    for d in docs:
+        meta = d.get("meta") or {}
+        title = doc_title(kb, d["doc_id"])
+        value, quote_field = _meta_value(meta, field)
+        if not value:
+            lines.append(f"《{title}》中没有写明{META_WORDS.get(field, field)}。")
+            continue
+        lines.append(f"《{title}》的{META_WORDS.get(field, field)}：{value}。")
+        quotes = [(meta.get("quotes") or {}).get(f, "") for f in quote_field]
+        if field == "attachments":
+            quotes += meta.get("attachment_lines") or []
+        for quote in quotes:
+            c = quote_citation(kb, d["doc_id"], quote)
+            if c:
+                citations.append(c)
+        if field == "doc_number" and meta.get("doc_number_variants"):
+            lines[-1] += f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）"
+        if field == "issuers" and meta.get("issuers_listed"):
+            lines[-1] += f"（发布平台登记的发布单位为{'、'.join(meta['issuers_listed'])}）"
+    refused = not citations
+    if refused:
+        return Answer("\n".join(lines) or "文件中没有写明这一信息。", refused=True, intent="metadata")
+    return Answer("\n".join(lines), dedupe(citations), intent="metadata")
+
+
+def _meta_value(meta: dict, field: str) -> tuple[str, tuple[str, ...]]:
+    if field == "issuers":
+        bodies = meta.get("issuers") or []
+        return ("、".join(bodies), ("issuers", "signature")) if bodies else ("", ())
+    if field == "attachments":
+        titles = meta.get("attachment_titles") or []
+        if titles:
+            return "；".join(f"“{t}”" for t in titles), ("attachment_titles",)
+        links = meta.get("attachments") or []
+        return ("、".join(links), ("attachments",)) if links else ("", ())
+    if field == "validity":
+        if meta.get("validity"):
+            return meta["validity"], ("validity",)
+        if meta.get("status"):
+            return f"文件没有写明有效期，发布平台标注的状态为“{meta['status']}”", ("status",)
+        return "", ()
+    if field in ("signed_date", "published_date"):
+        value = meta.get(field, "")
+        if value and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            y, m, d = value.split("-")
+            value = f"{y}年{int(m)}月{int(d)}日"
+        return value, (field,)
+    return str(meta.get(field, "") or ""), (field,)
+
+
+def answer_alias(kb, plan: QueryPlan) -> Answer | None:
+    if plan.operation.kind != "alias":
+        return None
+    short = plan.measure.subject
+    for d in _docs_in_scope(kb, plan):
+        full = (d.get("aliases") or {}).get(short)
+        if not full:
+            continue
+        text = kb.text_of(d["doc_id"])
+        m = re.search(re.escape(full) + r"[（(](?:以下)?简称[“\"《「]" + re.escape(short), text)
+        quote = m.group(0) if m else ""
+        c = quote_citation(kb, d["doc_id"], quote)
+        return Answer(f"《{doc_title(kb, d['doc_id'])}》中“{short}”是“{full}”的简称。",
+                      (c,) if c else (), intent="alias")
+    return None
+
+
+# ---------- table rows by role ----------
+
+def _grams(text: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", text)
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+def _row_matches(kb, plan: QueryPlan):
+    """(table, row label, cells) of the rows the question is about, best first: the resolver's indicator,
+    else the label whose words the question covers best ("美丽街区数量" → "提升和新建“美丽街区”数量")."""
+    from kb.vocab import indicator_key, is_region_table
+
+    wanted = [indicator_key(i) for i in plan.measure.indicators]
+    q = _grams(plan.question)
+    ids = set(plan.scope.doc_ids)
+    found = []
+    for t in kb.tables:
+        if ids and t.doc_id not in ids or not t.roles or is_region_table(t):
+            continue
+        rows: dict[str, list] = {}
+        for c in t.cells:
+            rows.setdefault(c.row_label, []).append(c)
+        for label, cells in rows.items():
+            key = indicator_key(label)
+            score = 0.0
+            for w in wanted:
+                if key == w:
+                    score = max(score, 2.0)
+                elif len(w) >= 2 and (w in key or key in w):
+                    score = max(score, 1.0 + min(len(w), len(key)) / max(len(w), len(key)))
+            g = _grams(re.sub(r"[（(][^）)]*[）)]", "", label))
+            if g:
+                cover = len(g & q) / len(g)
+                if cover >= 0.6:
+                    score = max(score, 1.0 + cover)
+            if score:
+                found.append((score, t, label, cells))
+    if not found:
+        return []
+    top = max(s for s, *_ in found)
+    return [(t, label, cells) for s, t, label, cells in sorted(found, key=lambda x: -x[0]) if s >= top - 1e-9]
+
+
+def value_words(cell) -> str:
+    """A cell as a person reads it: "不低于80%", "4.1%左右", "〔3000—4000〕万平方米（五年累计）", or its words."""
+    if cell.kind == "text":
+        return f"“{cell.raw}”"
+    if cell.value is None:
+        return cell.raw or "（空）"
+    unit = cell.unit if cell.unit not in ("—", "-") else ""
+    if re.search(r"以上|以下|以内|左右|约|不低于|不少于|不超过|超过|力争|至少", cell.raw):
+        # Bounds printed in words are quoted as printed ("70以上" → "70%以上")
+        raw = cell.raw
+        if unit and unit not in raw:
+            raw = re.sub(r"(\d(?:[\d.]*\d)?)", lambda m: m.group(1) + unit, raw, count=1) if "—" not in raw else raw
+        return raw + ("（规划期累计）" if cell.role == "cumulative" else "")
+    if cell.kind == "range":
+        core = f"{fmt_num(cell.value, 4)}—{fmt_num(cell.value_hi, 4)}{unit}"
+    else:
+        core = f"{fmt_num(cell.value, 4)}{unit}"
+    words = COMPARATOR_WORDS.get(cell.comparator, "") + core
+    if cell.qualifier and "左右" in cell.qualifier:
+        words += "左右"
+    if cell.qualifier and "约" in cell.qualifier:
+        words = "约" + words
+    if "力争" in (cell.qualifier or ""):
+        words = "力争" + words
+    if "累计" in (cell.qualifier or "") or cell.role == "cumulative":
+        words += "（规划期累计）"
+    if cell.flag == "missing_percent":
+        words += "（原表此处缺少“%”，按原文照录）"
+    return words
+
+
+def _pick(cells, plan: QueryPlan):
+    role, year = plan.measure.role, plan.measure.year
+    values = [c for c in cells if c.role not in ("attribute", "text", "label", "index", "group", "unit")]
+    if role in ("attribute",):
+        return [c for c in cells if c.role == "attribute"]
+    if year:
+        chosen = [c for c in values if c.year == year]
+        if chosen:
+            return chosen
+    if role in ("base", "target", "milestone", "annual", "change", "cumulative"):
+        chosen = [c for c in values if c.role == role]
+        if chosen:
+            return chosen
+    return values or cells
+
+
+def answer_row(kb, plan: QueryPlan) -> Answer | None:
+    """A row's values by column role or year; the attribute or unit of an indicator."""
+    if plan.operation.kind not in ("lookup", "fact", "narrative") or plan.scope.regions:
+        return None
+    matches = _row_matches(kb, plan)
+    if not matches or any(not t.roles for t, _, _ in matches):
+        return None
+    if len({t.doc_id for t, _, _ in matches}) > 1 and not plan.scope.doc_ids and len(kb.docs) > 1:
+        pass  # several documents state it: each is shown with its document below
+    lines, citations, figures = [], [], []
+    for t, label, cells in matches[:4]:
+        title = doc_title(kb, t.doc_id)
+        where = f"《{title}》{t.title}" if len(kb.docs) > 1 else t.title
+        if plan.measure.role == "unit":
+            unit = next((c.unit or c.column_unit for c in cells if c.unit or c.column_unit), "")
+            if not unit:
+                continue
+            lines.append(f"根据{where}，“{label}”的单位是{unit}。")
+        else:
+            picked = _pick(cells, plan)
+            if plan.measure.role == "attribute" and not picked:
+                continue
+            if plan.measure.quantity == "amount" and plan.measure.unit and picked and all(
+                    c.unit and plan.measure.unit not in c.unit and c.unit not in plan.measure.unit for c in picked
+                    if c.value is not None):
+                stated = "、".join(f"{c.column}{value_words(c)}" for c in picked)
+                return Answer(f"《{title}》没有给出“{label}”以{plan.measure.unit}计的数值，只给出：{stated}。",
+                              dedupe(list(cell_citations(kb, t, picked[0]))), refused=True, intent="lookup",
+                              trace=("unit asked not in the table",))
+            parts = [f"{c.column}{'：' if c.kind == 'text' else '为'}{value_words(c)}" for c in picked]
+            head = f"“{label}”" + (f"（{cells[0].parent_label}）" if cells[0].parent_label else "")
+            lines.append(f"根据{where}，{head}{'，'.join(parts)}。")
+            for c in picked:
+                if c.value is not None:
+                    figures.append(Figure(f"{label} {c.column}", c.value, c.unit, "", (),
+                                          cell_citations(kb, t, c)[1], c.flag))
+        citations += list(cell_citations(kb, t, cells[0]))
+    if not lines:
+        return None
+    return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="lookup",
+                  trace=(f"row lookup: {len(matches)} rows",))
+
+
+# ---------- counts, filters, ranges over one table ----------
+
+def answer_count(kb, plan: QueryPlan) -> Answer | None:
+    """How many items a list or table has ("保障措施一共几条", "主要指标有几项")."""
+    if plan.operation.kind != "count" or plan.operation.threshold is not None:
+        return None
+    topic = re.sub(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|个阶段|"
+                   r"部分).*$", "", plan.question)
+    topic = re.sub(r"《[^》]*》|规划|方案|中|的|里|提出|列出|列了|明确", "", topic).strip()
+    if not topic:
+        return None
+    for d in _docs_in_scope(kb, plan):
+        text = kb.text_of(d["doc_id"])
+        heading = _heading_with(text, topic)
+        if heading is None:
+            continue
+        start, end, title = heading
+        items = _numbered_children(text[start:end])
+        if items:
+            quote = items[-1]
+            c = quote_citation(kb, d["doc_id"], quote)
+            names = "；".join(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", i)[:20] for i in items[:12])
+            return Answer(f"《{doc_title(kb, d['doc_id'])}》“{title}”部分共列出{cn_int(len(items))}项：{names}。",
+                          (c,) if c else (), intent="count", trace=(f"count under {title}",))
+    return None
+
+
+def _heading_with(text: str, topic: str):
+    lines = text.split("\n")
+    pos = 0
+    for i, line in enumerate(lines):
+        s = line.strip().lstrip("#").strip()
+        if topic in s and len(s) <= 30 and re.match(r"^(?:第[一二三四五六七八九十]+[章节部分]|[一二三四五六七八九十]+、|"
+                                                     r"[（(][一二三四五六七八九十]+[）)]|\d+[.、])?", s):
+            level = _level(s)
+            end = pos + len(line) + 1
+            for nxt in lines[i + 1:]:
+                t = nxt.strip().lstrip("#").strip()
+                if t and _level(t) is not None and level is not None and _level(t) <= level:
+                    break
+                end += len(nxt) + 1
+            return pos, end, s
+        pos += len(line) + 1
+    return None
+
+
+def _level(s: str) -> int | None:
+    for lvl, pattern in enumerate((r"^第[一二三四五六七八九十]+[章部分]", r"^[一二三四五六七八九十]+、", r"^[（(][一二三四五六七八九十]+[）)]",
+                                   r"^\d+[.、．]", r"^[（(]\d+[）)]")):
+        if re.match(pattern, s):
+            return lvl
+    return None
+
+
+def _numbered_children(block: str) -> list[str]:
+    lines = [line.strip() for line in block.split("\n")[1:] if line.strip()]
+    levels = [(_level(line), line) for line in lines]
+    present = [lv for lv, _ in levels if lv is not None]
+    if not present:
+        return []
+    top = min(present)
+    return [line for lv, line in levels if lv == top]
+
+
+def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
+    """Rows of a table whose value meets a threshold ("目标不低于50%的指标有哪些"); words never compared."""
+    if plan.operation.kind != "filter" or plan.operation.threshold is None:
+        return None
+    op, x = plan.operation.comparator, plan.operation.threshold
+    test = {"≥": lambda v: v >= x, ">": lambda v: v > x, "≤": lambda v: v <= x, "<": lambda v: v < x,
+            "=": lambda v: abs(v - x) < 1e-9}.get(op)
+    if test is None:
+        return None
+    wants_pct = "%" in plan.question or plan.measure.quantity == "percent"
+    hits, citations = [], []
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids or not t.roles:
+            continue
+        for c in _pick(list(t.cells), plan):
+            if c.value is None or (wants_pct and c.unit != "%") or c.role in ("attribute", "text"):
+                continue
+            # A bound meets the threshold only when the whole bound does: "≥40" meets "不低于30".
+            low = c.value
+            if test(low):
+                hits.append((t, c))
+    if not hits:
+        return Answer(f"没有找到{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的指标。",
+                      refused=False, intent="filter") if kb.tables else None
+    lines = [f"- {c.row_label}：{c.column}{value_words(c)}" for _, c in hits[:20]]
+    for t, c in hits[:20]:
+        citations += list(cell_citations(kb, t, c))
+    figures = tuple(Figure(f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1])
+                    for t, c in hits[:20])
+    more = f"\n（另有{len(hits) - 20}项未列出）" if len(hits) > 20 else ""
+    return Answer(f"{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的有{cn_int(len(hits))}项：\n"
+                  + "\n".join(lines) + more, dedupe(citations), figures, intent="filter")
+
+
+EXECUTORS = (answer_metadata, answer_alias, answer_count, answer_table_filter)

@@ -1,0 +1,201 @@
+"""Question → QueryPlan, from the knowledge base's own vocabulary: its documents' titles, tables, metadata.
+
+The resolver finds regions, indicators and years; the legacy intent gives the operation for the bundled
+kind of plan; on top of them this reads what real documents are asked about: which document (a title
+paraphrased, a district, a year), which column role (现状 / 目标 / 属性 / 单位 / 年均 / 累计 / 阶段), which
+quantity type and unit, metadata fields, short names a document defines, counts and thresholds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.entities import Entities
+from assistant.intent import Intent
+from assistant.plan import Measure, Operation, QueryPlan, Scope
+
+META_PATTERNS = [
+    ("doc_number", re.compile(r"文号|发文字号|文件编号|发文编号|字号")),
+    ("issuers", re.compile(r"(?:哪个|哪些|什么)(?:部门|单位|机关|机构)(?!GDP|地区|国内|工业|产值|面积|能耗|增加值|生产总值)(?:印发|发布|"
+                           r"制定|下发|出台|发的|联合)|发文机关|发文单位|印发单位|发布单位|发布机构|联合印发|"
+                           r"谁(?:印发|发布|制定|下发)|由谁|落款|哪家单位")),
+    ("validity", re.compile(r"有效期|废止|失效|还有效|是否有效|有效吗|截止到?什么时候|施行期限|执行期限")),
+    ("published_date", re.compile(r"发布日期|发布时间|公开日期|什么时候发布|何时发布|哪天发布")),
+    ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|什么时候印发|何时印发|哪天印发|印发日期|印发时间|"
+                               r"什么时候出台|何时出台|哪一天")),
+    ("attachments", re.compile(r"附件")),
+]
+ROLE_PATTERNS = [
+    ("attribute", re.compile(r"属性|约束性还是预期性|是约束性|是预期性|约束性指标|预期性指标")),
+    ("unit", re.compile(r"单位是|计量单位|用什么单位|以什么单位")),
+    ("annual", re.compile(r"年均|平均每年|每年")),
+    ("cumulative", re.compile(r"累计|五年合计|五年总计")),
+    ("milestone", re.compile(r"\d{1,2}月(?:底|前|中旬|末)|季度|阶段性?目标|时间节点")),
+    ("base", re.compile(r"现状|基期|基准年|基础值|目前|当前|现在|现有|完成值|完成了|完成情况|实际|已经")),
+    ("target", re.compile(r"目标|规划值|要达到|达到多少|力争|预期|计划|到(?:19|20)\d{2}年|要求")),
+]
+UNIT_ASKED = re.compile(r"多少(万?亿?(?:吨标准煤|吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|个|座|处|家|条|台|套|户|人|"
+                        r"张|辆|栋|项|元|万元|亿元))")
+COUNT_ASKED = re.compile(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|"
+                         r"个阶段|部分)")
+THRESHOLD = re.compile(r"(不低于|不少于|至少|不小于|大于等于|超过|高于|大于|多于|不高于|不超过|不大于|低于|小于|少于|以上|以下)"
+                       r"\s*(\d+(?:\.\d+)?)\s*(%|个百分点)?|(\d+(?:\.\d+)?)\s*(%)?\s*(以上|以下|及以上|及以下)")
+THRESHOLD_COMPARATOR = {"不低于": "≥", "不少于": "≥", "至少": "≥", "不小于": "≥", "大于等于": "≥", "以上": "≥", "及以上": "≥",
+                        "超过": ">", "高于": ">", "大于": ">", "多于": ">", "不高于": "≤", "不超过": "≤", "不大于": "≤",
+                        "以下": "≤", "及以下": "≤", "低于": "<", "小于": "<", "少于": "<"}
+RANGE_ASKED = re.compile(r"最大.{0,6}最小|最高.{0,6}最低|最多.{0,6}最少|极差|相差最大|差距最大|最大值与最小值|最大和最小")
+ALIAS_WORDS = re.compile(r"指的是|指什么|是指|是什么意思|的全称|全称是|全称叫|指哪|是什么的简称|简称")
+REQUIREMENTS = re.compile(r"有(?:什么|哪些)要求|要求是什么|提出了?(?:什么|哪些)要求|怎么要求")
+
+
+def plan_question(ent: Entities, intent: Intent, kb, prev: QueryPlan | None = None,
+                  used_context: bool = False) -> QueryPlan:
+    """The typed plan of one question (its entities and legacy intent already found)."""
+    text = ent.text
+    # Words that are entities (a region, an indicator) say what is asked, not which document: blank them.
+    chars = list(text)
+    for a, b in ent.spans:
+        for i in range(a, min(b, len(chars))):
+            chars[i] = " "
+    named = scope_documents("".join(chars), kb)
+    # A title the question paraphrases names the document more surely than a period or a place in it.
+    docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
+    meta_field = next((field for field, pattern in META_PATTERNS if pattern.search(text)), "")
+    if meta_field and (ent.indicators or ent.regions) and not re.search(r"文号|字号|成文|发文机关|附件|有效期|废止", text):
+        meta_field = ""  # "哪个单位GDP能耗下降更多" asks about an indicator, not who issued the plan
+    role = next((r for r, pattern in ROLE_PATTERNS if pattern.search(text)), "")
+    if intent.column == "annual":
+        role = "annual"
+    unit_m = UNIT_ASKED.search(text)
+    quantity = ""
+    if "百分点" in text:
+        quantity = "points"
+    elif re.search(r"百分之|%|比例|比重|占比|率(?:是|为|要|达|多少)", text):
+        quantity = "percent"
+    elif unit_m:
+        quantity = "amount"
+    elif COUNT_ASKED.search(text):
+        quantity = "count"
+    elif re.search(r"哪一?年|什么时候|何时", text) and not meta_field:
+        quantity = "date"
+    kind = _operation(text, intent, meta_field)
+    comparator, threshold = "", None
+    th = THRESHOLD.search(text)
+    if th and kind in ("filter", "list", "lookup", "count") and re.search(r"哪些|哪几|几个|多少个|有哪", text):
+        word = th.group(1) or th.group(6)
+        comparator = THRESHOLD_COMPARATOR.get(word, "")
+        threshold = float(th.group(2) or th.group(4))
+        kind = "count" if quantity == "count" and kind == "count" else "filter"
+    alias = ""
+    if ALIAS_WORDS.search(text):
+        known = sorted({a for d in kb.docs for a in (d.get("aliases") or {})}, key=len, reverse=True)
+        alias = next((a for a in known if a in text), "")
+        if alias:
+            kind = "alias"
+    subject = alias or _fact_subject(text, ent)
+    inherited = ("地区", "指标") if used_context else ()
+    return QueryPlan(
+        question=text,
+        scope=Scope(docs, tuple(ent.regions), ent.overall, tuple(intent.exclude)),
+        measure=Measure(tuple(ent.indicators), subject, role, ent.years[-1] if ent.years else "", quantity,
+                        unit_m.group(1) if unit_m else "", meta_field),
+        operation=Operation(kind, intent.order, intent.nth or intent.top or 1, comparator, threshold),
+        inherited=inherited,
+        unknown=tuple(ent.unknown_places + ent.unknown_terms + ent.unknown_periods + ent.unknown_years),
+        suggestions=tuple(ent.suggestions),
+    )
+
+
+def _operation(text: str, intent: Intent, meta_field: str) -> str:
+    if intent.kind == "out_of_scope":
+        return "refuse"
+    if meta_field:
+        return "metadata"
+    if RANGE_ASKED.search(text):
+        return "range"
+    if COUNT_ASKED.search(text) and not re.search(r"多少个百分点", text):
+        return "count"
+    if REQUIREMENTS.search(text):
+        return "requirements"
+    kind = intent.kind
+    if kind == "rank":
+        return "nth" if intent.nth else "rank"
+    if kind == "compute":
+        return {"annual": "annual", "mean": "mean", "sum": "sum", "abs_change": "difference", "backcast": "backcast",
+                "per_year": "per_year", "project": "project"}.get(intent.op, "lookup")
+    return kind
+
+
+def _fact_subject(text: str, ent: Entities) -> str:
+    """What a prose question is about, without its question words ("电石淘汰量是多少" → "电石淘汰量")."""
+    s = re.sub(r"《[^》]{1,80}》", "", text)
+    s = re.sub(r"[？?。！!，,]|是多少|多少|是什么|有哪些|哪些|吗|呢|请问|规划中|方案中|文件中|的$", "", s)
+    return s.strip()[:30]
+
+
+# ---------- which document ----------
+
+TITLE_QUOTE = re.compile(r"《([^》]{2,80})》")
+
+
+def document_titles(doc: dict) -> list[str]:
+    """The names a document goes by: its file name, its full title, the plan's own title inside 《》."""
+    meta = doc.get("meta") or {}
+    names = [doc.get("name", "").rsplit(".", 1)[0], meta.get("title", "")]
+    names += TITLE_QUOTE.findall(meta.get("title", "") or doc.get("name", ""))
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def _grams(text: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", text)
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+GENERIC_TITLE = _grams("上海市人民政府办公厅办公室关于印发的通知实施方案工作方案规划行动计划区")
+
+
+def strip_titles(text: str, kb, doc_ids) -> str:
+    """The question without the words that name its documents ("松江区城市更新2025年度实施计划中…"), so the
+    rest is what it asks about."""
+    out = text
+    for d in kb.docs:
+        if d["doc_id"] not in doc_ids:
+            continue
+        for name in document_titles(d):
+            for n in range(min(len(name), 24), 3, -1):
+                for i in range(0, len(name) - n + 1):
+                    piece = name[i:i + n]
+                    if piece in out and not re.fullmatch(r"[\d年—\-（）()]+", piece):
+                        out = out.replace(piece, " ")
+    return re.sub(r"^[\s，,中里的]+", "", re.sub(r"\s+", " ", out)).strip() or text
+
+
+def scope_documents(text: str, kb) -> tuple[str, ...]:
+    """Documents a question names by (a paraphrase of) their title; () when it names none."""
+    docs = list(kb.docs)
+    if len(docs) < 2:
+        return ()
+    q = _grams(text)
+    if not q:
+        return ()
+    titles = {d["doc_id"]: [_grams(n) - GENERIC_TITLE for n in document_titles(d)] for d in docs}
+    df: dict[str, int] = {}
+    for grams in titles.values():
+        for g in set().union(*grams) if grams else ():
+            df[g] = df.get(g, 0) + 1
+    weight = {g: 1.0 / n for g, n in df.items()}  # "普陀区" in two titles says less than "国土空间"
+    scored = []
+    for d in docs:
+        best = 0.0
+        for g in titles[d["doc_id"]]:
+            if len(g) < 4 or len(g & q) < 3:
+                continue  # a title of a word or two, or three shared characters, names nothing surely
+            total = sum(weight[x] for x in g)
+            hit = sum(weight[x] for x in g & q)
+            best = max(best, hit / total + 0.02 * len(g & q))
+        scored.append((best, d["doc_id"]))
+    scored.sort(reverse=True)
+    top = scored[0][0]
+    if top < 0.45:
+        return ()
+    return tuple(sorted(d for s, d in scored if s >= top - 0.05))
