@@ -15,6 +15,7 @@ from assistant.entities import Resolver
 from assistant.guard import check
 from assistant import executor as ex
 from assistant.intent import ASKS_NUMBER, Intent, classify
+from assistant.plan import QueryPlan
 from assistant.planner import plan_question, strip_titles
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
@@ -115,17 +116,26 @@ class Assistant:
     def _answer(self, text, conversation, kb, resolver, audit_cache):
         ent = resolver.resolve(text)
         intent = classify(ent)
+        docs = plan_question(ent, intent, kb).scope.doc_ids
+        if docs and len(kb.docs) > 1:
+            asked = strip_titles(ent.text, kb, set(docs))
+            if asked != ent.text:
+                ent = resolver.resolve(asked)  # the question without the words that name its document
+                intent = classify(ent)
+            ent.doc_ids = set(docs)
         prev = conversation.last() if conversation is not None else None
         ent, intent, used_context = merge_context(ent, intent, prev)
+        prev_plan = QueryPlan.from_dict(prev.answer.plan) if prev is not None and prev.answer.plan else None
+        plan = plan_question(ent, intent, kb, prev_plan, used_context, docs or None)
+        if plan.inherited and plan.scope.doc_ids:
+            ent.doc_ids = set(plan.scope.doc_ids)
         trace = [f"intent={intent.kind}{'/' + intent.op if intent.op else ''} regions={ent.regions} "
                  f"indicators={ent.indicators} overall={ent.overall} years={ent.years}"
-                 + (" (沿用上一轮)" if used_context else "")]
+                 + (" (沿用上一轮)" if used_context or plan.inherited else "")]
         fact_action = None
-        plan = plan_question(ent, intent, kb, used_context=used_context)
-        if plan.scope.doc_ids:
-            ent.doc_ids = set(plan.scope.doc_ids)
-            if len(kb.docs) > 1:
-                ent.text = strip_titles(ent.text, kb, ent.doc_ids)  # what is asked, without the title words
+        missing_year = self._year_not_stated(kb, plan)
+        if missing_year:
+            return missing_year, (ent, intent, fact_action)
         if ent.doc_ids:
             kb = kb.subset(ent.doc_ids)
             trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
@@ -146,10 +156,30 @@ class Assistant:
         return answer, (ent, intent, fact_action)
 
     @staticmethod
+    def _year_not_stated(kb, plan) -> Answer | None:
+        """A year the named documents never mention: say what they cover instead of answering another year."""
+        year = plan.measure.year
+        if not year or not plan.scope.doc_ids or plan.operation.kind in ("metadata", "alias"):
+            return None
+        texts = [kb.text_of(d) for d in plan.scope.doc_ids]
+        if any(f"{year}年" in t or re.search(rf"{year}[-—–]|[-—–]{year}", t) for t in texts):
+            return None
+        names = "、".join(f"《{ex.doc_title(kb, d)}》" for d in plan.scope.doc_ids)
+        years = sorted({y for t in texts for y in re.findall(r"((?:19|20)\d{2})年", t)})
+        span = f"，文中涉及的年份为{years[0]}—{years[-1]}年" if len(years) >= 2 else ""
+        return Answer(f"{names}没有提到{year}年{span}，无法给出{year}年的数值。", refused=True, intent="out_of_scope",
+                      trace=(f"year {year} not in the named documents",), understood=plan.understood(),
+                      plan=plan.to_dict())
+
+    @staticmethod
     def _planned(kb, plan) -> Answer | None:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
         for run in ex.EXECUTORS:
             answer = run(kb, plan)
+            if answer is not None:
+                return answer
+        if plan.scope.doc_ids:
+            answer = ex.answer_region(kb, plan)
             if answer is not None:
                 return answer
         if plan.measure.role in ("attribute", "unit", "milestone", "base", "cumulative") or plan.scope.doc_ids:

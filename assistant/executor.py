@@ -141,7 +141,7 @@ def _row_matches(kb, plan: QueryPlan):
     from kb.vocab import indicator_key, is_region_table
 
     wanted = [indicator_key(i) for i in plan.measure.indicators]
-    q = _grams(plan.question)
+    q = _grams(plan.about)
     ids = set(plan.scope.doc_ids)
     found = []
     for t in kb.tables:
@@ -360,3 +360,101 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
 
 
 EXECUTORS = (answer_metadata, answer_alias, answer_count, answer_table_filter)
+
+
+# ---------- region tables: a place's value, ranks and comparisons across places ----------
+
+def _region_tables(kb, plan: QueryPlan):
+    from kb.vocab import is_region_table
+
+    ids = set(plan.scope.doc_ids)
+    return [t for t in kb.tables if (not ids or t.doc_id in ids) and t.roles and is_region_table(t)]
+
+
+def _value_columns(t) -> list[str]:
+    return [name for name, role in zip(t.columns, t.roles)
+            if role not in ("label", "index", "group", "unit", "text", "attribute")]
+
+
+def _column_score(name: str, plan: QueryPlan) -> float:
+    q = plan.about
+    score = 0.0
+    if plan.measure.year and plan.measure.year in name:
+        score += 2.0
+    for m in re.finditer(r"\d{1,2}月(?:底|中旬|末)?前?|[一二三四]季度", q):
+        if m.group(0) in name:
+            score += 3.0
+    g = _grams(re.sub(r"[（(][^）)]*[）)]", "", name))
+    if g:
+        score += 2.0 * len(g & _grams(q)) / len(g)
+    return score
+
+
+def _pick_column(t, plan: QueryPlan) -> list[str]:
+    columns = _value_columns(t)
+    if not columns:
+        return []
+    scored = sorted(((_column_score(c, plan), -i, c) for i, c in enumerate(columns)), reverse=True)
+    if scored[0][0] <= 0.3:
+        return columns if len(columns) <= 1 or plan.operation.kind == "lookup" else []
+    return [scored[0][2]]
+
+
+def answer_region(kb, plan: QueryPlan) -> Answer | None:
+    """Values of places in a region table of the named document: lookup, rank, compare, sum."""
+    from kb.vocab import is_overall
+
+    kind = plan.operation.kind
+    if not plan.scope.doc_ids or kind not in ("lookup", "rank", "nth", "compare", "sum", "fact", "list"):
+        return None
+    for t in _region_tables(kb, plan):
+        rows: dict[str, dict[str, object]] = {}
+        for c in t.cells:
+            rows.setdefault(c.row_label, {})[c.column] = c
+        columns = _pick_column(t, plan)
+        if not columns:
+            continue
+        places = [r for r in plan.scope.regions if r in rows]
+        totals = [r for r in rows if is_overall(r)]
+        title = doc_title(kb, t.doc_id)
+        if kind in ("rank", "nth") or (kind == "list" and not places):
+            col = columns[0]
+            ranked = sorted(((c.value, label, c) for label, cols in rows.items() if not is_overall(label)
+                             for c in [cols.get(col)] if c is not None and c.value is not None),
+                            key=lambda x: -x[0] if plan.operation.order == "desc" else x[0])
+            if not ranked:
+                continue
+            n = max(1, plan.operation.n)
+            chosen = ranked[n - 1:n] if kind == "nth" else ranked[:n]
+            word = "最大" if plan.operation.order == "desc" else "最小"
+            lines = [f"根据《{title}》{t.title}，“{col}”{word}的是" +
+                     "、".join(f"{label}（{value_words(c)}）" for _, label, c in chosen) + "。"]
+            cites = [x for _, _, c in chosen for x in cell_citations(kb, t, c)]
+            figs = [Figure(f"{label} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]) for _, label, c in
+                    chosen]
+            return Answer("\n".join(lines), dedupe(cites), tuple(figs), intent="rank")
+        if kind == "sum" or (plan.scope.overall and not places):
+            places = totals[:1]
+        if not places:
+            continue
+        lines, cites, figs = [], [], []
+        for place in places:
+            for col in columns:
+                c = rows[place].get(col)
+                if c is None:
+                    continue
+                lines.append(f"{place}“{col}”为{value_words(c)}")
+                cites += list(cell_citations(kb, t, c))
+                if c.value is not None:
+                    figs.append(Figure(f"{place} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]))
+        if not lines:
+            continue
+        text = f"根据《{title}》{t.title}，" + "；".join(lines) + "。"
+        if kind == "compare" and len(figs) == 2 and figs[0].unit == figs[1].unit:
+            a, b = figs
+            bigger = a if a.value >= b.value else b
+            diff = abs(a.value - b.value)
+            text += (f"\n{bigger.label.split(' ')[0]}更大，两者相差{fmt_num(diff, 4)}{a.unit}。" if diff else "\n两者相同。")
+            figs.append(Figure("差值", diff, a.unit, f"|{fmt_num(a.value, 4)} − {fmt_num(b.value, 4)}|", (a, b)))
+        return Answer(text, dedupe(cites), tuple(figs), intent=kind)
+    return None

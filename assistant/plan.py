@@ -61,6 +61,7 @@ class QueryPlan:
     measure: Measure = field(default_factory=Measure)
     operation: Operation = field(default_factory=Operation)
     inherited: tuple[str, ...] = ()  # what a follow-up carried over from the turn before ("地区", "指标")
+    topic: str = ""  # the words rows and columns are matched with (a follow-up keeps the earlier question's)
     unknown: tuple[str, ...] = ()  # names the knowledge base does not have
     suggestions: tuple[str, ...] = ()
 
@@ -90,6 +91,25 @@ class QueryPlan:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def about(self) -> str:
+        return self.topic or self.question
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QueryPlan":
+        def tup(x):
+            return tuple(x or ())
+        sc, me, op = d.get("scope") or {}, d.get("measure") or {}, d.get("operation") or {}
+        return cls(
+            question=d.get("question", ""),
+            scope=Scope(tup(sc.get("doc_ids")), tup(sc.get("regions")), bool(sc.get("overall")), tup(sc.get("exclude")),
+                        sc.get("subset", "")),
+            measure=Measure(tup(me.get("indicators")), me.get("subject", ""), me.get("role", ""), me.get("year", ""),
+                            me.get("quantity", ""), me.get("unit", ""), me.get("meta_field", "")),
+            operation=Operation(op.get("kind", "lookup"), op.get("order", "desc"), int(op.get("n") or 1),
+                                op.get("comparator", ""), op.get("threshold")),
+            inherited=tup(d.get("inherited")), topic=d.get("topic", ""))
 
     def with_operation(self, **changes) -> "QueryPlan":
         return replace(self, operation=replace(self.operation, **changes))

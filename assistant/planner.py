@@ -9,6 +9,7 @@ quantity type and unit, metadata fields, short names a document defines, counts 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.entities import Entities
 from assistant.intent import Intent
@@ -48,20 +49,55 @@ ALIAS_WORDS = re.compile(r"指的是|指什么|是指|是什么意思|的全称|
 REQUIREMENTS = re.compile(r"有(?:什么|哪些)要求|要求是什么|提出了?(?:什么|哪些)要求|怎么要求")
 
 
+FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|再问)|呢[？?]?$|^(?:现状|目标|基期|属性|单位)[呢？?]")
+
+
 def plan_question(ent: Entities, intent: Intent, kb, prev: QueryPlan | None = None,
-                  used_context: bool = False) -> QueryPlan:
-    """The typed plan of one question (its entities and legacy intent already found)."""
+                  used_context: bool = False, docs: tuple[str, ...] | None = None) -> QueryPlan:
+    """The typed plan of one question (its entities and legacy intent already found); `prev` is the plan of
+    the turn before, whose scope and measure a follow-up ("那现状呢？", "安亭镇呢") keeps."""
+    plan = _plan(ent, intent, kb, used_context, docs)
+    return inherit(plan, prev) if prev is not None else plan
+
+
+def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
+    """What a follow-up leaves out comes from the turn before; what it says replaces it. The plan says which."""
+    text = plan.question
+    if not (FOLLOW_UP.search(text) and len(text) <= 24) or plan.measure.meta_field or plan.operation.kind == "refuse":
+        return plan
+    carried: list[str] = []
+    scope, measure = plan.scope, plan.measure
+    if not scope.doc_ids and prev.scope.doc_ids:
+        scope = replace(scope, doc_ids=prev.scope.doc_ids)
+        carried.append("文件")
+    if not scope.regions and not scope.overall and (prev.scope.regions or prev.scope.overall) and not measure.indicators:
+        scope = replace(scope, regions=prev.scope.regions, overall=prev.scope.overall)
+        carried.append("地区")
+    if not measure.indicators:
+        measure = replace(measure, indicators=prev.measure.indicators, subject=measure.subject or prev.measure.subject,
+                          year=measure.year or ("" if measure.role else prev.measure.year),
+                          role=measure.role or prev.measure.role, unit=measure.unit or prev.measure.unit)
+        carried.append("指标")
+    topic = prev.about if "指标" in carried else plan.about
+    kind = plan.operation if plan.operation.kind not in ("fact", "narrative") else prev.operation
+    return replace(plan, scope=scope, measure=measure, operation=kind, inherited=tuple(carried) or plan.inherited,
+                   topic=topic)
+
+
+def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str, ...] | None) -> QueryPlan:
     text = ent.text
     # Words that are entities (a region, an indicator) say what is asked, not which document: blank them.
     chars = list(text)
     for a, b in ent.spans:
         for i in range(a, min(b, len(chars))):
             chars[i] = " "
-    named = scope_documents("".join(chars), kb)
-    # A title the question paraphrases names the document more surely than a period or a place in it.
-    docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
+    if docs is None:
+        named = scope_documents("".join(chars), kb)
+        # A title the question paraphrases names the document more surely than a period or a place in it.
+        docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
     meta_field = next((field for field, pattern in META_PATTERNS if pattern.search(text)), "")
-    if meta_field and (ent.indicators or ent.regions) and not re.search(r"文号|字号|成文|发文机关|附件|有效期|废止", text):
+    if meta_field and (ent.indicators or ent.regions) and re.search(r"多少|几|[比更]|哪个.{0,6}(?:最|更)", text) and not re.search(
+            r"文号|字号|成文|发文机关|附件|有效期|废止", text):
         meta_field = ""  # "哪个单位GDP能耗下降更多" asks about an indicator, not who issued the plan
     role = next((r for r, pattern in ROLE_PATTERNS if pattern.search(text)), "")
     if intent.column == "annual":

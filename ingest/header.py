@@ -25,7 +25,8 @@ WEAK_SUFFIX = re.compile(
 YEARISH = re.compile(r"^[（(]?(?:“[^”]{2,6}”|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?(?:度)?)"
                      r"(?:基期值?|目标值?|现状值?|完成值?|规划值?|末|底|年)?[）)]?$")
 STRONG_PARENT = re.compile(r"(?:情况|指标值|目标值|分年度.*|构成|其中|分项)$|(?<=..)(?:类型|区域|指标|目标|分类)$")
-WEAK_PARENT = re.compile(r"(?:面积|任务量|规划|现状|内容|数量|完成值)$")
+WEAK_PARENT = re.compile(r"(?:面积|规划|现状|内容|数量)$")
+TOTAL_IN_NAME = re.compile(r"约?\d+(?:\.\d+)?(?:亩|公顷|万平方米|平方米|个|项|万元)")  # "2026年度任务量约1625亩"
 LEAF_WORDS = re.compile(r"^(?:序号|编号|单位|计量单位|属性|备注|名称|个数|数量|类别|说明|牵头部门|配合部门|时间节点|"
                         r"其他|其它|合计|小计|总计)$")
 
@@ -219,6 +220,8 @@ def _cell_prior(text: str, leaf: bool, span: int) -> float:
     """How likely a header cell is a leaf (its own column) or a parent spanning `span` columns."""
     s = text.strip()
     group = 0.9 if STRONG_PARENT.search(s) else (0.3 if WEAK_PARENT.search(s) else 0.0)
+    if TOTAL_IN_NAME.search(s):
+        group = max(group, 0.6)  # a total printed over its parts heads the columns that split it
     if leaf:
         return 0.5 - 0.3 * (group > 0.5)
     p = (-0.3 if span == 1 else -0.2) + group

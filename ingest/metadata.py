@@ -139,8 +139,13 @@ def _signature(lines: list[str], put, meta: dict) -> None:
     for i, line in enumerate(lines):
         if not re.fullmatch(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日", line):
             continue
-        put("signed_date", _date(line), line)
         above = [x for x in lines[max(0, i - 4):i] if x]
+        # The signature block (bodies over the date) is what a reader checks; quote it whole.
+        block = "\n".join(lines[max(0, i - 4):i + 1]).strip("\n")
+        if above:
+            first = block.find(above[-1])
+            block = block[first:] if first >= 0 else line
+        put("signed_date", _date(line), block if above and re.search(ORG_SUFFIX + r"$", above[-1]) else line)
         if above and len(above[-1]) <= 60 and re.search(ORG_SUFFIX + r"$", above[-1]):
             bodies = split_issuers(above[-1])
             if len(above) >= 2 and len(above[-2]) <= 60 and re.search(ORG_SUFFIX + r"$", above[-2]):
@@ -150,7 +155,7 @@ def _signature(lines: list[str], put, meta: dict) -> None:
             if meta.get("issuers") and meta["issuers"] != bodies:
                 meta["issuers_listed"] = meta["issuers"]
             meta["issuers"] = bodies
-            meta["quotes"]["issuers"] = above[-1]
+            meta["quotes"]["issuers"] = block
         return
 
 
