@@ -1,13 +1,17 @@
-"""`python -m eval.bench`: ingest time and peak memory on the bundled plan and on generated corpora.
+"""`python -m eval.bench`: ingest (time to answerable, to fully embedded), answering (latency per category,
+serving memory, time to ready, against the naive baseline) and retrieval (the dense gate), with the default
+embedder, on the bundled plan, the real plans in ../shared/corpus/real/docs and generated corpora.
 
 Every measurement runs in a fresh Python process; its peak RSS comes from the kernel (``os.wait4``), so one
 size never inherits another's memory. Results go to ``<out>/bench.json`` and ``<out>/bench.md``.
 
-    python -m eval.bench                                # sizes 1,10,100,200,1000, embedded Chroma
-    python -m eval.bench --sizes 1,10,100 --server      # and against a Chroma server started here
+    python -m eval.bench                                # sizes 1,10,100,1000, embedded Chroma, embedder use
+    python -m eval.bench --sizes 1,10 --embedder hash   # a quick run
+    python -m eval.bench --server                       # and against a Chroma server started here
 
-Sections are plain functions registered in SECTIONS (``--sections ingest,answer``); each gets a BenchContext
-and returns a SectionResult, which is written and printed the same way for all of them.
+Sections are plain functions registered in SECTIONS (``--sections ingest,answer,retrieval``); each gets a
+BenchContext and returns a SectionResult, written and printed the same way for all of them. A knowledge base
+built by one section is reused by the next.
 """
 
 from __future__ import annotations
@@ -19,43 +23,32 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from kb.chroma_server import ChromaServer, chroma_server
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_PLAN = ROOT / "data" / "sample" / "内蒙古自治区十二五节能减排规划.txt"
-DEFAULT_SIZES = "1,10,100,200,1000"
+REAL_PLANS = ROOT.parent / "shared" / "corpus" / "real" / "docs"
+DEFAULT_SIZES = "1,10,100,1000"
 DEFAULT_FORMATS = "txt,txt-gb18030,md,docx,html"
 DEFAULT_OUT = Path("results/bench")
 CHILD_TIMEOUT_S = 1800
-SERVER_START_TIMEOUT_S = 90
 
 
 @dataclass
-class ChromaServer:
-    host: str
-    port: int
-    pid: int
-    log: Path
-
-    def memory_mb(self) -> dict:
-        """Current and peak resident memory of the server process (the peak covers its whole life)."""
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return {}
-        values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        names = {"server_rss_mb": "VmRSS", "server_peak_rss_mb": "VmHWM"}
-        return {key: round(int(values[name].split()[0]) / 1024, 1)
-                for key, name in names.items() if name in values}
+class Corpus:
+    label: str
+    path: Path
+    docs: int
+    plans: list = field(default_factory=list)  # generated plans (their ground truth), for the questions
 
 
 @dataclass
@@ -63,14 +56,41 @@ class BenchContext:
     sizes: list[int]
     seed: int
     formats: tuple[str, ...]
-    embedder: str  # for generated corpora
-    bundled_embedder: str
+    embedder: str
     work: Path  # scratch folder, removed at the end
     server: ChromaServer | None = None
+    real: bool = True  # include the real plans
+    built: dict = field(default_factory=dict)  # (corpus label, chroma mode) → (data dir, ingest measurement)
 
     @property
     def chroma_modes(self) -> list[str]:
         return ["embedded"] + (["server"] if self.server else [])
+
+    def corpora(self) -> list[Corpus]:
+        """The bundled plan, the real plans, then one generated corpus per size (written once)."""
+        if not hasattr(self, "_corpora"):
+            from eval.generate import write_corpus
+
+            found = [Corpus("bundled plan", BUNDLED_PLAN, 1)]
+            if self.real and REAL_PLANS.is_dir():
+                found.append(Corpus("real plans", REAL_PLANS, len(list(REAL_PLANS.glob("*.md")))))
+            for n in self.sizes:
+                folder = self.work / "corpora" / f"n{n}"
+                found.append(Corpus(f"generated ×{n}", folder, n, write_corpus(folder, n, seed=self.seed,
+                                                                             formats=self.formats)))
+            self._corpora = found
+        return self._corpora
+
+    def knowledge_base(self, corpus: Corpus, mode: str) -> tuple[Path, Measurement]:
+        """A knowledge base of `corpus` (vectors sealed), built in a fresh process when first asked for."""
+        key = (corpus.label, mode)
+        if key not in self.built:
+            data_dir = Path(tempfile.mkdtemp(prefix="kb-", dir=self.work))
+            spec = {"paths": [str(corpus.path)], "data_dir": str(data_dir), "embedder": self.embedder,
+                    "again": corpus.label == "bundled plan"}
+            self.built[key] = (data_dir, measure(spec, _child_env(self.server if mode == "server" else None,
+                                                                  data_dir)))
+        return self.built[key]
 
 
 @dataclass
@@ -135,37 +155,72 @@ def measure(spec: dict, env: dict[str, str], timeout_s: float = CHILD_TIMEOUT_S)
 
 
 def _child(spec: dict) -> int:
-    """In the fresh process: load what ingest needs (timed apart), ingest the files, print one JSON line."""
+    """In the fresh process: load what ingest needs (timed apart), ingest the files, print one JSON line.
+
+    answerable: the generation is live and a freshly opened knowledge base answers a search; embedded: its
+    vectors are sealed too. With "again", the documents are then deleted and added back (all from the cache).
+    """
     import resource
 
-    if spec.get("kind") == "answer":
-        from eval.bench_answer import answer_child
+    if spec.get("kind") in ("answer", "retrieval"):
+        from eval import bench_answer
 
-        return answer_child(spec)
+        return getattr(bench_answer, f"{spec['kind']}_child")(spec)
 
     t0 = time.perf_counter()
     import chromadb  # noqa: F401 (imported here so its import cost is setup, not ingest)
     import jieba
 
-    from ingest.pipeline import ingest_paths
+    from ingest.pipeline import delete_documents, ingest_paths
+    from kb.background import complete_embeddings
     from kb.embed import get_embedder
+    from kb.knowledge import KnowledgeBase
     from kb.settings import load_settings
 
     jieba.setLogLevel(60)
     jieba.initialize()
     settings = load_settings(data_dir=Path(spec["data_dir"]), embedder=spec["embedder"])
     embedder = get_embedder(settings.embedder)  # cached: ingest reuses this instance
+    embedder.encode(["预热"])  # the model loaded: what "after the model is loaded" means below
     setup_s = time.perf_counter() - t0
     setup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t1 = time.perf_counter()
-    report = ingest_paths(settings, [Path(p) for p in spec["paths"]])
-    ingest_s = time.perf_counter() - t1
+
+    def timed_ingest() -> dict:
+        t1 = time.perf_counter()
+        report = ingest_paths(settings, [Path(p) for p in spec["paths"]], embed="defer")
+        written = time.perf_counter() - t1
+        KnowledgeBase.open(settings).search("目标", k=1, dense=False)
+        answerable = time.perf_counter() - t1
+        status = complete_embeddings(settings)
+        return {"written_s": round(written, 3), "answerable_s": round(answerable, 3),
+                "embedded_s": round(time.perf_counter() - t1, 3), "embedding": status.state,
+                "sources": _sources(settings), "report": report}
+
+    first = timed_ingest()
+    result = {k: v for k, v in first.items() if k != "report"}
+    if spec.get("again"):
+        doc_ids = [d["doc_id"] for d in KnowledgeBase.open(settings).docs]
+        delete_documents(settings, doc_ids, embed="defer")
+        complete_embeddings(settings)
+        result["again"] = {k: v for k, v in timed_ingest().items() if k != "report"}
+    report = first["report"]
     print(json.dumps({
-        "setup_s": round(setup_s, 3), "ingest_s": round(ingest_s, 3), "setup_rss_mb": round(setup_rss, 1),
+        "setup_s": round(setup_s, 3), "setup_rss_mb": round(setup_rss, 1), **result,
         "embedder": embedder.name, "files": len(report.results), "failed": len(report.failed),
         "failures": [f"{r.name}: {r.error}" for r in report.failed][:5], **report.totals,
     }, ensure_ascii=False))
     return 0
+
+
+def _sources(settings) -> dict:
+    from kb.dense import DENSE_FILE
+    from kb.store import current_generation
+
+    try:
+        gen_dir = settings.kb_dir / "gens" / current_generation(settings.kb_dir)
+        return json.loads((gen_dir / DENSE_FILE).read_text(encoding="utf-8")).get("sources", {})
+    except (OSError, TypeError, ValueError):
+        return {}
 
 
 def _folder_mb(path: Path) -> float:
@@ -180,101 +235,47 @@ def _child_env(server: ChromaServer | None, data_dir: Path) -> dict[str, str]:
     return env
 
 
-# ---------- the Chroma server ----------
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _chroma_command() -> str:
-    local = Path(sys.executable).parent / "chroma"
-    found = str(local) if local.exists() else shutil.which("chroma")
-    if not found:
-        raise SystemExit("找不到 chroma 命令：请在虚拟环境中安装 chromadb（pip install chromadb）。")
-    return found
-
-
-@contextlib.contextmanager
-def chroma_server(folder: Path):
-    """Start `chroma run` on a free port in `folder`, wait for its heartbeat; always stop it afterwards."""
-    port = _free_port()
-    log = folder / "chroma-server.log"
-    folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
-    command = [_chroma_command(), "run", "--path", str(folder / "data"), "--port", str(port)]
-    with open(log, "wb") as log_fh:
-        proc = subprocess.Popen(command, stdout=log_fh, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    try:
-        _wait_for_heartbeat(proc, port, log)
-        yield ChromaServer("127.0.0.1", port, proc.pid, log)
-    finally:
-        _stop(proc)
-
-
-def _wait_for_heartbeat(proc: subprocess.Popen, port: int, log: Path) -> None:
-    url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-500:]
-            raise RuntimeError(f"chroma server exited ({proc.returncode}): {tail}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        time.sleep(0.3)
-    raise RuntimeError(f"chroma server gave no heartbeat on port {port} within {SERVER_START_TIMEOUT_S}s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    # Its own session (start_new_session): the group holds only what this server started.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
 # ---------- sections ----------
 
 INGEST_COLUMNS = [
-    ("corpus", "corpus"), ("chroma", "chroma"), ("embedder", "embedder"), ("docs", "docs"),
-    ("ingest_s", "ingest s"), ("docs_per_s", "docs/s"), ("chunks", "chunks"), ("chunks_per_s", "chunks/s"),
-    ("peak_rss_mb", "peak RSS MB"), ("setup_rss_mb", "RSS after setup MB"), ("setup_s", "setup s"),
+    ("corpus", "corpus"), ("chroma", "chroma"), ("docs", "docs"), ("chunks", "chunks"),
+    ("answerable_s", "answerable s"), ("embedded_s", "fully embedded s"),
+    ("vectors", "vectors encoded / cached"),
+    ("chunks_per_s", "chunks/s embedded"), ("peak_rss_mb", "peak RSS MB"), ("setup_s", "setup s"),
     ("kb_mb", "KB on disk MB"), ("server_peak_rss_mb", "server peak RSS MB"),
 ]
 
 
 def ingest_section(ctx: BenchContext) -> SectionResult:
-    """Ingest the bundled plan and generated corpora of each size into an empty knowledge base."""
-    from eval.generate import write_corpus
-
+    """Ingest each corpus into an empty knowledge base: time to answerable, time to fully embedded."""
     result = SectionResult("ingest", INGEST_COLUMNS)
-    corpora: list[tuple[str, Path, str, int]] = [("bundled plan", BUNDLED_PLAN, ctx.bundled_embedder, 1)]
-    if ctx.embedder != ctx.bundled_embedder:
-        corpora.append(("bundled plan", BUNDLED_PLAN, ctx.embedder, 1))
-    for n in ctx.sizes:
-        folder = ctx.work / "corpora" / f"n{n}"
-        write_corpus(folder, n, seed=ctx.seed, formats=ctx.formats)
-        corpora.append((f"generated ×{n}", folder, ctx.embedder, n))
     for mode in ctx.chroma_modes:
-        for label, path, embedder, n in corpora:
-            _progress(f"ingest: {label} · {mode} · {embedder}")
-            row = _ingest_row(ctx, mode, label, path, embedder, n, result.notes)
+        for corpus in ctx.corpora():
+            _progress(f"ingest: {corpus.label} · {mode} · {ctx.embedder}")
+            data_dir, m = ctx.knowledge_base(corpus, mode)
+            row = _ingest_row(corpus.label, corpus.docs, mode, m, data_dir, result.notes)
             result.rows.append(row)
-            _progress(f"  → {_cell(row.get('ingest_s'))} s, peak {row['peak_rss_mb']} MB, "
+            if m.ok and m.result.get("again"):
+                again = _ingest_row(f"{corpus.label} (deleted, added back)", corpus.docs, mode, m, data_dir,
+                                    result.notes, m.result["again"])
+                again.update(peak_rss_mb=None, setup_s=None, kb_mb=None)
+                result.rows.append(again)
+            if ctx.server and mode == "server":
+                row.update(ctx.server.memory_mb())
+            _progress(f"  → answerable {_cell(row.get('answerable_s'))} s, "
+                      f"embedded {_cell(row.get('embedded_s'))} s, peak {row['peak_rss_mb']} MB, "
                       f"{row.get('chunks')} chunks")
     result.notes += [
-        "ingest s: ingest_paths() alone (parse, embed, parquet, Chroma); setup s: imports, jieba, embedder.",
-        "peak RSS: the child process's high-water mark from wait4, one fresh process per row.",
+        f"embedder {ctx.embedder}; setup s: imports, jieba, the embedder loaded (one text encoded) — the "
+        "times after it start with the model loaded.",
+        "answerable s: ingest_paths() until the new generation is live (parse, parquet, swap) plus opening "
+        "it and one search (BM25 built): what a question after the upload waits for.",
+        "fully embedded s: from the same start until its vectors are sealed "
+        "(kb.background.complete_embeddings: embedding cache, then the encoder on every core, then Chroma).",
+        "vectors encoded / cached: chunks whose vectors were computed / taken from the cache or the previous "
+        "generation (equal chunk heads share one vector).",
+        "peak RSS: the child process's high-water mark from wait4 (worker processes included), a fresh "
+        "process per corpus.",
         f"generated corpora: eval.generate seed {ctx.seed}, formats {', '.join(ctx.formats)} in turn.",
     ]
     if ctx.server:
@@ -282,28 +283,22 @@ def ingest_section(ctx: BenchContext) -> SectionResult:
     return result
 
 
-def _ingest_row(ctx: BenchContext, mode: str, label: str, path: Path, embedder: str, n: int,
-                notes: list[str]) -> dict:
-    server = ctx.server if mode == "server" else None
-    data_dir = Path(tempfile.mkdtemp(prefix="kb-", dir=ctx.work))
-    spec = {"paths": [str(path)], "data_dir": str(data_dir), "embedder": embedder}
-    m = measure(spec, _child_env(server, data_dir))
-    row = {"corpus": label, "chroma": mode, "embedder": embedder, "docs": n, "ok": m.ok,
-           "wall_s": round(m.wall_s, 2), "peak_rss_mb": round(m.peak_rss_mb, 1),
-           "kb_mb": _folder_mb(data_dir)}
-    shutil.rmtree(data_dir, ignore_errors=True)
-    if server:
-        row.update(server.memory_mb())
+def _ingest_row(label: str, docs: int, mode: str, m: Measurement, data_dir: Path, notes: list[str],
+                timing: dict | None = None) -> dict:
+    row = {"corpus": label, "chroma": mode, "docs": docs, "ok": m.ok, "wall_s": round(m.wall_s, 2),
+           "peak_rss_mb": round(m.peak_rss_mb, 1), "kb_mb": _folder_mb(data_dir)}
     if not m.ok:
         notes.append(f"{label} ({mode}) failed: {m.error}")
         return row
     r = m.result
-    keys = ("setup_s", "ingest_s", "setup_rss_mb", "chunks", "tables", "facts", "documents", "failed",
-            "failures")
-    row.update({k: r[k] for k in keys if k in r})
-    seconds = r["ingest_s"] or None
-    row["docs_per_s"] = round(n / seconds, 2) if seconds else None
-    row["chunks_per_s"] = round(r.get("chunks", 0) / seconds, 1) if seconds else None
+    timing = timing or r
+    row.update({k: r[k] for k in ("setup_s", "setup_rss_mb", "chunks", "tables", "facts", "documents",
+                                  "failed") if k in r})
+    row.update({k: timing.get(k) for k in ("written_s", "answerable_s", "embedded_s", "embedding")})
+    sources = timing.get("sources") or {}
+    row["vectors"] = f"{sources.get('encoded', 0)} / {sources.get('cached', 0) + sources.get('known', 0)}"
+    embed_s = (timing.get("embedded_s") or 0) - (timing.get("written_s") or 0)
+    row["chunks_per_s"] = round(r.get("chunks", 0) / embed_s, 1) if embed_s > 0 else None
     if r.get("failed"):
         notes.append(f"{label} ({mode}): {r['failed']} files failed, e.g. {r['failures'][:2]}")
     return row
@@ -315,9 +310,16 @@ def _answer_section(ctx: BenchContext) -> SectionResult:
     return answer_section(ctx)
 
 
+def _retrieval_section(ctx: BenchContext) -> SectionResult:
+    from eval.bench_answer import retrieval_section
+
+    return retrieval_section(ctx)
+
+
 SECTIONS: dict[str, Callable[[BenchContext], SectionResult]] = {
     "ingest": ingest_section,
     "answer": _answer_section,
+    "retrieval": _retrieval_section,
 }
 
 
@@ -345,13 +347,14 @@ def _machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.bench", description="导入性能基准：用时与峰值内存。")
+    parser = argparse.ArgumentParser(prog="python -m eval.bench",
+                                     description="性能基准：导入（可提问用时、向量补全用时）、回答延迟与内存、检索召回。")
     parser.add_argument("--sizes", type=_int_list, default=_int_list(DEFAULT_SIZES),
                         help=f"生成语料的文档数（默认 {DEFAULT_SIZES}）")
-    parser.add_argument("--sections", default="ingest,answer", help=f"要运行的部分，逗号分隔：{', '.join(SECTIONS)}")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"要运行的部分，逗号分隔：{', '.join(SECTIONS)}")
     parser.add_argument("--server", action="store_true", help="另外启动一个 Chroma 服务器并对它再测一遍")
-    parser.add_argument("--embedder", default="hash", help="生成语料用的向量模型（默认 hash；use 约 0.2 秒/块）")
-    parser.add_argument("--bundled-embedder", default="use", help="自带规划用的向量模型（默认 use）")
+    parser.add_argument("--embedder", default="use", help="向量模型（默认 use，与知识库默认相同；hash 用于快速试跑）")
+    parser.add_argument("--no-real", action="store_true", help="不测 ../shared/corpus/real/docs 中的真实规划")
     parser.add_argument("--formats", default=DEFAULT_FORMATS, help=f"生成语料的格式，轮流使用（默认 {DEFAULT_FORMATS}）")
     parser.add_argument("--seed", type=int, default=0, help="生成语料的随机种子")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="结果目录（默认 results/bench）")
@@ -371,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM as an exception, so the finally blocks below still stop the Chroma server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="policyqa-bench-"))
-    ctx = BenchContext(args.sizes, args.seed, formats, args.embedder, args.bundled_embedder, work)
+    ctx = BenchContext(args.sizes, args.seed, formats, args.embedder, work, real=not args.no_real)
     results: list[SectionResult] = []
     try:
         with chroma_server(work / "chroma-server") if args.server else contextlib.nullcontext() as server:
