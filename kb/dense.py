@@ -94,8 +94,9 @@ def vectors_for(kb_dir: Path, chunks, embedder: Embedder, spec: str, known: dict
                         stats["cached"] += 1
         missing = list(todo)
         if missing:
-            _encode_missing(missing, todo, texts, matrix, cache, EncoderPool(spec, embedder, workers),
-                            progress, should_stop)
+            # Worker processes only for a model: the hash embedder is done before a worker could start.
+            pool = EncoderPool(spec, embedder, workers if embedder.cache_key else 1)
+            _encode_missing(missing, todo, texts, matrix, cache, pool, progress, should_stop)
             stats["encoded"] = sum(len(todo[k]) for k in missing)
     finally:
         if cache is not None:
