@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="结果文件夹（formats.json、formats.md）")
     parser.add_argument("--embedder", help="导入计时所用的向量模型（默认按设置，即 use）")
     parser.add_argument("--no-score", action="store_true", help="只计时，不跑评测题")
+    parser.add_argument("--no-times", action="store_true", help="只跑评测题，不计时")
     parser.add_argument("--plans", default="bundled,jiangbei", help="bundled、jiangbei，逗号分隔")
     args = parser.parse_args(argv)
     plans = [p.strip() for p in args.plans.split(",") if p.strip() in PLAN_FILES]
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     files = plan_files(work)
     result = {"machine": f"{platform.machine()}，{os.cpu_count()} 核", "embedder": embedder,
               "ingest": [], "ocr": [], "scores": []}
-    for plan in plans:
+    for plan in plans if not args.no_times else ():
         for fmt in FORMAT_ORDER:
             if fmt in files[plan]:
                 row = {"plan": plan, "format": fmt, **time_ingest(files[plan][fmt], args.embedder)}
