@@ -16,7 +16,7 @@ from assistant.guard import check
 from assistant import executor as ex
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
-from assistant.planner import plan_question, strip_titles
+from assistant.planner import missing_document, plan_question, strip_titles
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation
@@ -116,7 +116,12 @@ class Assistant:
     def _answer(self, text, conversation, kb, resolver, audit_cache):
         ent = resolver.resolve(text)
         intent = classify(ent)
-        docs = plan_question(ent, intent, kb).scope.doc_ids
+        first = plan_question(ent, intent, kb)
+        docs = first.scope.doc_ids
+        missing = "" if docs else missing_document(ent.text, kb)
+        if missing:
+            return Answer(missing, refused=True, intent="out_of_scope", understood=first.understood(),
+                          plan=first.to_dict(), trace=("no document matches the scope words",)), (ent, intent, None)
         if docs and len(kb.docs) > 1:
             asked = strip_titles(ent.text, kb, set(docs))
             if asked != ent.text:

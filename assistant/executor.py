@@ -218,6 +218,28 @@ def _pick(cells, plan: QueryPlan):
     return values or cells
 
 
+PERIODS = {"十一五": (2006, 2010), "十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025),
+           "十五五": (2026, 2030), "十六五": (2031, 2035)}
+
+
+def _outside_period(t, year: str, picked) -> str:
+    """The plan period a table's targets belong to, when the asked year lies outside it (else "")."""
+    if not year or any(c.year == year for c in picked):
+        return ""
+    names = t.title + " " + " ".join(t.columns)
+    years = {int(y) for y in re.findall(r"((?:19|20)\d{2})", names)}
+    for word, (a, b) in PERIODS.items():
+        if word in names:
+            years |= {a, b}
+    if not years:
+        return ""
+    lo, hi = min(years), max(years)
+    if lo <= int(year) <= hi:
+        return ""
+    word = next((w for w, (a, b) in PERIODS.items() if w in names), "")
+    return f"“{word}”时期（{lo}—{hi}年）" if word else f"{lo}—{hi}年"
+
+
 def answer_row(kb, plan: QueryPlan) -> Answer | None:
     """A row's values by column role or year; the attribute or unit of an indicator."""
     if plan.operation.kind not in ("lookup", "fact", "narrative") or plan.scope.regions:
@@ -240,6 +262,11 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
             picked = _pick(cells, plan)
             if plan.measure.role == "attribute" and not picked:
                 continue
+            outside = _outside_period(t, plan.measure.year, picked)
+            if outside:
+                return Answer(f"《{title}》{t.title}中的“{label}”是{outside}的目标，没有给出{plan.measure.year}年的数值。",
+                              dedupe(list(cell_citations(kb, t, cells[0]))), refused=True, intent="lookup",
+                              trace=("year outside the table's period",))
             if plan.measure.quantity == "amount" and plan.measure.unit and picked and all(
                     c.unit and plan.measure.unit not in c.unit and c.unit not in plan.measure.unit for c in picked
                     if c.value is not None):
@@ -272,6 +299,23 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
     topic = re.sub(r"《[^》]*》|规划|方案|中|的|里|提出|列出|列了|明确", "", topic).strip()
     if not topic:
         return None
+    q = _grams(plan.about)
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        doc = next((d for d in kb.docs if d["doc_id"] == t.doc_id), {})
+        named = _grams(doc_title(kb, t.doc_id)) | _grams((doc.get("meta") or {}).get("title", ""))
+        # The table's own words ("核心指标表"), not the document's name it repeats, must be asked for.
+        g = _grams(re.sub(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十\d]+\s*", "", t.title)) - named
+        if g and len(g & q) / len(g) >= 0.6 and re.search(r"指标|项目|任务|行|条|项", plan.question):
+            labels = [r for r in t.row_labels if r and not re.match(r"^(?:合计|总计|小计)$", r)]
+            cites = [cell_citations(kb, t, t.cells[0])[0]]
+            # A row name with figures in it ("轨交站点600米…") is cited with its row.
+            cites += [cell_citations(kb, t, c)[1] for c in t.cells if re.search(r"\d", c.row_label)
+                      and c.row_label in labels[:30]]
+            return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}共列出{cn_int(len(labels))}项：" + "、".join(
+                labels[:30]) + ("等" if len(labels) > 30 else "") + "。", dedupe(cites),
+                intent="count", trace=(f"count rows of {t.title}",))
     for d in _docs_in_scope(kb, plan):
         text = kb.text_of(d["doc_id"])
         heading = _heading_with(text, topic)
@@ -359,7 +403,29 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
                   + "\n".join(lines) + more, dedupe(citations), figures, intent="filter")
 
 
-EXECUTORS = (answer_metadata, answer_alias, answer_count, answer_table_filter)
+def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
+    """Indicators of one attribute ("约束性指标有哪些"), from the tables' 属性 columns."""
+    m = re.search(r"(约束性|预期性|指导性)(?:指标)?(?:有哪些|有哪几项|是哪些|有几项|有多少项|包括)", plan.question)
+    if not m:
+        return None
+    want = m.group(1)
+    hits, cites = [], []
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        for c in t.cells:
+            if c.role == "attribute" and c.raw.startswith(want):
+                hits.append((t, c))
+                cites += list(cell_citations(kb, t, c))
+    if not hits:
+        return None
+    names = "、".join(dict.fromkeys(c.row_label for _, c in hits))
+    t = hits[0][0]
+    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{cn_int(len({c.row_label for _, c in hits}))}项："
+                  f"{names}。", dedupe(cites), intent="filter")
+
+
+EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, answer_table_filter)
 
 
 # ---------- region tables: a place's value, ranks and comparisons across places ----------
@@ -380,13 +446,18 @@ def _column_score(name: str, plan: QueryPlan) -> float:
     q = plan.about
     score = 0.0
     if plan.measure.year and plan.measure.year in name:
-        score += 2.0
+        score += 1.0
     for m in re.finditer(r"\d{1,2}月(?:底|中旬|末)?前?|[一二三四]季度", q):
         if m.group(0) in name:
             score += 3.0
-    g = _grams(re.sub(r"[（(][^）)]*[）)]", "", name))
+    leaf, _, parents = name.rpartition("·")[::-1] if "·" in name else (name, "", "")
+    qg = _grams(q)
+    g = _grams(re.sub(r"[（(][^）)]*[）)]", "", leaf))
     if g:
-        score += 2.0 * len(g & _grams(q)) / len(g)
+        score += 3.0 * len(g & qg) / len(g)
+    pg = _grams(parents)
+    if pg:
+        score += 1.0 * len(pg & qg) / len(pg)
     return score
 
 

@@ -190,20 +190,59 @@ def _grams(text: str) -> set[str]:
 GENERIC_TITLE = _grams("上海市人民政府办公厅办公室关于印发的通知实施方案工作方案规划行动计划区")
 
 
+SCOPE_WORD = re.compile(r"十[一二三四五六七八九]五|(?:19|20)\d{2}年|[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
+
+
+def missing_document(text: str, kb) -> str:
+    """When the question names a document by its district, period or year and no document has them all
+    ("静安区“十五五”城市更新规划" where 静安区 has only a 2023—2025 programme): say so and list the near ones."""
+    if len(kb.docs) < 2:
+        return ""
+    titles = {d["doc_id"]: " ".join(document_titles(d)) for d in kb.docs}
+    words = [w for w in dict.fromkeys(SCOPE_WORD.findall(re.sub(r"《[^》]*》", "", text)))
+             if any(w in t for t in titles.values()) and not all(w in t for t in titles.values())]
+    if len(words) < 2 or any(all(w in t for w in words) for t in titles.values()):
+        return ""
+    near = [d for d, t in titles.items() if sum(w in t for w in words) == len(words) - 1]
+    if not near:
+        return ""
+    listed = "、".join(f"《{_short_title(kb, d)}》" for d in near[:3])
+    return f"知识库中没有同时符合“{'”“'.join(words)}”的文件；相近的有：{listed}。请确认要问的是哪一份文件。"
+
+
+def _short_title(kb, doc_id: str) -> str:
+    from assistant.executor import doc_title
+
+    return doc_title(kb, doc_id)
+
+
+DOC_TYPE_END = re.compile(r"(?:规划|方案|计划|通知|指引|意见|条例|要求|清单)(?:（[^）]{0,12}）)?(?:的通知)?"
+                          r"(?:中|里|内|上|的|对|要求|提出|明确)*[，,、：:]?")
+
+
 def strip_titles(text: str, kb, doc_ids) -> str:
-    """The question without the words that name its documents ("松江区城市更新2025年度实施计划中…"), so the
-    rest is what it asks about."""
-    out = text
+    """The question without the phrase that names its document ("松江区城市更新2025年度实施计划中…"), so the
+    rest is what it asks about. Only a leading phrase ending in the document's kind (规划/方案/计划…) goes,
+    and only when its words are the title's."""
+    quoted = re.match(r"^\s*《[^》]{1,80}》(?:的通知)?(?:中|里|内|上|的|对|要求|提出|明确)*[，,、：:]?", text)
+    if quoted:
+        rest = text[quoted.end():].strip(" ，,")
+        return rest if len(rest) >= 2 else text
+    if "《" in text:
+        return text  # a title named in 《》 elsewhere in the question is the resolver's to read
+    titles = set()
     for d in kb.docs:
-        if d["doc_id"] not in doc_ids:
-            continue
-        for name in document_titles(d):
-            for n in range(min(len(name), 24), 3, -1):
-                for i in range(0, len(name) - n + 1):
-                    piece = name[i:i + n]
-                    if piece in out and not re.fullmatch(r"[\d年—\-（）()]+", piece):
-                        out = out.replace(piece, " ")
-    return re.sub(r"^[\s，,中里的]+", "", re.sub(r"\s+", " ", out)).strip() or text
+        if d["doc_id"] in doc_ids:
+            for name in document_titles(d):
+                titles |= _grams(name)
+    for m in DOC_TYPE_END.finditer(text):
+        head = text[: m.start()]
+        g = _grams(head)
+        if len(g) >= 2 and len(g & titles) / len(g) >= 0.5:
+            rest = text[m.end():].strip(" ，,")
+            return rest if len(rest) >= 2 else text
+        break  # only the first document word can close the naming phrase
+    return text
 
 
 def scope_documents(text: str, kb) -> tuple[str, ...]:
