@@ -16,22 +16,29 @@ from kb.settings import load_settings
 from tools.base import fmt_num
 
 
-def render(answer: Answer) -> str:
-    """Answer text, then figures with formulas, then citations: what a person checks."""
-    lines = [answer.text]
-    if answer.refused:
-        lines.insert(0, "【未能作答】")
+def render(answer: Answer, kb=None) -> str:
+    """How it read the question, the answer with [n] markers, figures with formulas, then the sources grouped
+    by passage (one per table, one per paragraph): what a person checks."""
+    from assistant.evidence import group_sources, marked_text, render_sources
+
+    sources = group_sources(answer, kb)
+    lines = [answer.understood] if answer.understood else []
+    lines.append(("【未能作答】" if answer.refused else "") + marked_text(answer, sources))
     shown = [f for f in answer.figures if f.formula]
     if shown:
         lines.append("\n计算：")
         for f in shown:
             lines.append(f"  · {f.label}：{fmt_num(f.value, 4)}{f.unit}（{f.formula}）")
-    if answer.citations:
-        lines.append("\n出处：")
-        for i, c in enumerate(answer.citations, 1):
-            where = f"《{c.doc}》 {c.section_path}" if c.section_path else f"《{c.doc}》"
-            lines.append(f"  [{i}] {where}\n      “{c.quote}”")
+    if sources:
+        lines += ["", "出处：", render_sources(sources)]
     return "\n".join(lines)
+
+
+def record(answer: Answer, kb) -> dict:
+    """The Answer record plus its grouped sources (the flat citation list stays for older readers)."""
+    from assistant.evidence import group_sources
+
+    return {**answer.to_dict(), "sources": [s.to_dict() for s in group_sources(answer, kb)]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "ask":
         answer = bot.ask(" ".join(args.question))
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1) if args.json else render(answer))
+        print(json.dumps(record(answer, bot.kb), ensure_ascii=False, indent=1) if args.json else render(answer, bot.kb))
         return 0
     conv = Conversation()
     print("政策问答（输入 /reset 重新开始，/quit 退出）")
@@ -68,6 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         if not line:
             continue
         answer = bot.ask(line, conv)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render(answer))
+        print(json.dumps(record(answer, bot.kb), ensure_ascii=False) if args.json else render(answer, bot.kb))
         print()
     return 0

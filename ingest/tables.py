@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from dataclasses import replace
 
 from ingest.cellgrid import is_unit_cell
 from ingest.values import EMPTY_MARKS, parse_value, split_footnotes
@@ -127,6 +128,9 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     cells, cell_warnings = _cells(table_id, title, data, data_lines, col_names, col_units, roles, table_unit)
     warnings += cell_warnings
     columns = tuple(col_names[c] for c in range(width) if roles[c] != "unit")
+    # Cells are numbered by the columns the table keeps (the 单位 column lives on as each cell's unit).
+    kept = {c: i for i, c in enumerate(c for c in range(width) if roles[c] != "unit")}
+    cells = [replace(c, col=kept.get(c.col, c.col)) for c in cells]
     table = Table(
         table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
         columns=columns, intro=intro, cells=tuple(cells), start=start, end=end,
