@@ -14,7 +14,7 @@ import re
 
 from assistant.plan import META_WORDS, QueryPlan
 from kb.records import Answer, Citation, Figure
-from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
+from tools.base import _chunk_at, cell_citations, dedupe, fmt_num
 
 COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}
 ROLE_NAMES = {"base": "现状", "target": "目标", "cumulative": "累计", "milestone": "阶段目标", "annual": "年均",
@@ -313,8 +313,9 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
             # A row name with figures in it ("轨交站点600米…") is cited with its row.
             cites += [cell_citations(kb, t, c)[1] for c in t.cells if re.search(r"\d", c.row_label)
                       and c.row_label in labels[:30]]
-            return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}共列出{cn_int(len(labels))}项：" + "、".join(
-                labels[:30]) + ("等" if len(labels) > 30 else "") + "。", dedupe(cites),
+            count = Figure("项数", float(len(labels)), "项", "逐行计数", (), cites[0])
+            return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}共列出{len(labels)}项：" + "、".join(
+                labels[:30]) + ("等" if len(labels) > 30 else "") + "。", dedupe(cites), (count,),
                 intent="count", trace=(f"count rows of {t.title}",))
     for d in _docs_in_scope(kb, plan):
         text = kb.text_of(d["doc_id"])
@@ -327,8 +328,9 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
             quote = items[-1]
             c = quote_citation(kb, d["doc_id"], quote)
             names = "；".join(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", i)[:20] for i in items[:12])
-            return Answer(f"《{doc_title(kb, d['doc_id'])}》“{title}”部分共列出{cn_int(len(items))}项：{names}。",
-                          (c,) if c else (), intent="count", trace=(f"count under {title}",))
+            count = Figure("项数", float(len(items)), "项", "逐条计数", (), c)
+            return Answer(f"《{doc_title(kb, d['doc_id'])}》“{title}”部分共列出{len(items)}项：{names}。",
+                          (c,) if c else (), (count,), intent="count", trace=(f"count under {title}",))
     return None
 
 
@@ -399,7 +401,10 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
     figures = tuple(Figure(f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1])
                     for t, c in hits[:20])
     more = f"\n（另有{len(hits) - 20}项未列出）" if len(hits) > 20 else ""
-    return Answer(f"{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的有{cn_int(len(hits))}项：\n"
+    figures += (Figure("项数", float(len(hits)), "项", "按条件计数", (), citations[0] if citations else None),)
+    if len(hits) > 20:
+        figures += (Figure("未列出项数", float(len(hits) - 20), "项", "项数 − 20", ()),)
+    return Answer(f"{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的有{len(hits)}项：\n"
                   + "\n".join(lines) + more, dedupe(citations), figures, intent="filter")
 
 
@@ -421,8 +426,9 @@ def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
         return None
     names = "、".join(dict.fromkeys(c.row_label for _, c in hits))
     t = hits[0][0]
-    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{cn_int(len({c.row_label for _, c in hits}))}项："
-                  f"{names}。", dedupe(cites), intent="filter")
+    n = len({c.row_label for _, c in hits})
+    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{n}项：{names}。", dedupe(cites),
+                  (Figure("项数", float(n), "项", "按属性计数", (), cites[0]),), intent="filter")
 
 
 EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, answer_table_filter)

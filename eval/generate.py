@@ -12,13 +12,14 @@ from __future__ import annotations
 import html
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-FORMATS = ("txt", "txt-gb18030", "md", "docx", "html")
-SUFFIXES = {"txt": ".txt", "txt-gb18030": ".txt", "md": ".md", "docx": ".docx", "html": ".html"}
+FORMATS = ("txt", "txt-gb18030", "md", "docx", "html", "md-web")
+SUFFIXES = {"txt": ".txt", "txt-gb18030": ".txt", "md": ".md", "docx": ".docx", "html": ".html", "md-web": ".md"}
 PERIODS = {"十二五": (2010, 2015), "十三五": (2015, 2020), "十四五": (2020, 2025)}
 PREVIOUS = {"十二五": "十一五", "十三五": "十二五", "十四五": "十三五"}
 CN_NUMS = "一二三四五六七八九十"
@@ -146,6 +147,7 @@ class GeneratedPlan:
     region_table_title: str = ""
     overall_table_title: str = ""
     indicator_keys: dict[str, str] = field(default_factory=dict)  # column label → Indicator.key
+    meta: dict[str, str] = field(default_factory=dict)  # md-web: doc_number, issuer, signed_date as printed
 
 
 # ---------- the document as blocks, rendered per format ----------
@@ -302,6 +304,29 @@ def _overall(rng: random.Random, plan: GeneratedPlan, chosen, box: str) -> tuple
             cells.append(rng.choice(("约束性", "预期性")))
             plan.overall[(label, "属性")] = Value(None, "", cells[-1])
         rows.append(cells)
+    # Targets as real plans print them: words ("持续改善"), a bound ("≥80", "80以上"), no change to show ("—").
+    if rng.random() < 0.7:
+        label = rng.choice(("生态环境质量", "重点行业能效水平", "区域水环境质量"))
+        base_word, target_word = rng.choice((("总体良好", "持续改善"), ("达到国家要求", "稳中有升"),
+                                             ("基本达标", "全面达标")))
+        cells = [label, base_word, target_word, "—"] + ([rng.choice(("约束性", "预期性"))] if with_kind else [])
+        for col, raw in zip(header[1:4], cells[1:4]):
+            plan.overall[(label, col)] = Value(None, "", raw)
+        if with_kind:
+            plan.overall[(label, "属性")] = Value(None, "", cells[-1])
+        rows.append(cells)
+    if rng.random() < 0.7:
+        label = rng.choice(("城镇新建建筑中绿色建筑占比", "重点企业清洁生产审核覆盖率", "工业固体废物综合利用率"))
+        start = int(rng.uniform(40, 70))
+        bound = int(rng.uniform(start + 5, 95))
+        raw = rng.choice((f"≥{bound}", f"{bound}以上"))
+        cells = [f"{label}（%）", str(start), raw, "—"] + ([rng.choice(("约束性", "预期性"))] if with_kind else [])
+        plan.overall[(label, header[1])] = Value(float(start), "%", str(start))
+        plan.overall[(label, header[2])] = Value(float(bound), "%", raw)
+        plan.overall[(label, change_col)] = Value(None, "", "—")
+        if with_kind:
+            plan.overall[(label, "属性")] = Value(None, "", cells[-1])
+        rows.append(cells)
     plan.overall_table_title = f"{box}“{plan.period}”主要目标"
     return _Table(plan.overall_table_title, "", rows), sentences
 
@@ -338,6 +363,7 @@ LAYOUTS = {
     "md": ("pipe", "bold-title"),  # title line above the pipe table, plain or **bold**
     "html": ("table", "caption"),  # title in a <p> above the table, or in its <caption>
     "docx": ("table", "title-row"),  # title paragraph above the table, or a merged first row inside it
+    "md-web": ("cells", "indexed"),  # a portal page, one cell per paragraph, with or without a 序号 column
 }
 FULLWIDTH = str.maketrans("0123456789%.", "０１２３４５６７８９％．")
 
@@ -478,8 +504,38 @@ def _fixed_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _render_web(blocks, rng: random.Random, layout: str) -> str:
+    """A government portal page as a scraper saves it: front matter, the covering notice with its 文号 and
+    signature, then the plan; every table cell its own paragraph, a 序号 column in front."""
+    title = blocks[0][1]
+    number = f"{title[:1]}府办发〔{2020 + rng.randint(0, 6)}〕{rng.randint(1, 60)}号"
+    issuer = f"{title.split('“')[0]}人民政府办公厅"
+    year, month, day = 2020 + rng.randint(0, 6), rng.randint(1, 12), rng.randint(1, 28)
+    out = ["---", f"标题: {issuer}关于印发《{title}》的通知", f"文号: {number}", f"发布单位: {issuer}",
+           f"发布日期: {year}-{month:02d}-{day:02d}", "状态: 有效", "---", "",
+           "> 本文正文由脚本自官方公开页面提取，仅供检索查阅。", "", f"# {issuer}关于印发《{title}》的通知", "",
+           number, "", "各市、县人民政府，省政府各部门：", "", f"《{title}》已经政府同意，现印发给你们，请认真贯彻执行。", "",
+           issuer, "", f"{year}年{month}月{day}日", ""]
+    numbered = layout == "indexed"
+    for block in blocks:
+        if block[0] == "title":
+            out += [block[1], ""]
+        elif block[0] == "p":
+            out += [block[1], ""]
+        elif block[0] == "h":
+            out += [block[2], ""]
+        else:
+            table: _Table = block[1]
+            out += [table.title, ""] + ([table.unit_line, ""] if table.unit_line else [])
+            for r, row in enumerate(table.rows):
+                cells = ([("序号" if r == 0 else str(r))] if numbered else []) + row
+                for cell in cells:
+                    out += [cell, ""]
+    return "\n".join(out)
+
+
 RENDERERS = {"txt": _render_txt, "txt-gb18030": _render_txt, "md": _render_md, "html": _render_html,
-             "docx": _render_docx}
+             "docx": _render_docx, "md-web": _render_web}
 
 
 def generate_plan(seed: int, fmt: str = "txt", layout: str | None = None) -> GeneratedPlan:
@@ -496,6 +552,10 @@ def generate_plan(seed: int, fmt: str = "txt", layout: str | None = None) -> Gen
         raise ValueError(f"unknown layout {layout!r} for {fmt}; expected one of {', '.join(LAYOUTS[fmt])}")
     blocks, plan = _build(seed)
     rendered = RENDERERS[fmt](blocks, rng, layout)
+    if fmt == "md-web":
+        lines = rendered.split("\n")
+        plan.meta = {"doc_number": lines[2].split(": ", 1)[1], "issuer": lines[3].split(": ", 1)[1],
+                     "signed_date": next(x for x in lines if re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", x))}
     if isinstance(rendered, str):
         rendered = rendered.encode("gb18030" if fmt == "txt-gb18030" else "utf-8")
     if layout == "fullwidth":

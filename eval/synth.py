@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -58,10 +59,22 @@ def cases_for(plan: GeneratedPlan, rng: random.Random, scoped: bool = False) -> 
         cases.append({"category": "compute", "turns": [f"{region}{name}年均降幅是多少"],
                       "expect": {"numbers": [expected], "keywords": []}})
     for (row, column), v in list(plan.overall.items()):
-        if v.value is None or not column.endswith("年") or rng.random() > 0.3:
+        if not column.endswith("年"):
+            continue
+        if v.value is None and column == f"{plan.target_year}年" and v.raw not in ("—", ""):
+            # a target in words is answered in its words
+            cases.append({"category": "table", "turns": [f"{row}的目标是什么"],
+                          "expect": {"numbers": [], "keywords": [v.raw]}})
+            continue
+        if v.value is None or (rng.random() > 0.3 and not re.search(r"[≥以上]", v.raw)):
             continue
         cases.append({"category": "table", "turns": [f"{column}全省{row}是多少"],
                       "expect": {"numbers": [v.value], "keywords": []}})
+    if plan.meta:
+        cases.append({"category": "metadata", "turns": ["这份文件的发文字号是什么"],
+                      "expect": {"keywords": [plan.meta["doc_number"]]}})
+        cases.append({"category": "metadata", "turns": ["这个规划是由哪个部门印发的"],
+                      "expect": {"keywords": [plan.meta["issuer"]]}})
     for q in rng.sample(plan.quantities, min(3, len(plan.quantities))):
         verb = "淘汰" if q.action == "淘汰" else q.action
         cases.append({"category": "fact", "turns": [f"{q.subject}{verb}多少"],

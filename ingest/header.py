@@ -15,12 +15,13 @@ STRONG = re.compile(
     r"^(?:序号|编号|序|No\.?|类别|类型|类目|分类|板块|领域|维度|任务类型|指标类别|指标类型|指标属性|属性|单位|计量单位|指标单位|"
     r"指标|指标名称|指标项|指标内容|一级指标|二级指标|三级指标|名称|项目名称|项目|主要内容|任务|工作任务|重点任务|任务名称|任务内容|"
     r"具体任务|目标|目标值|指标值|预期目标|规划目标|现状|现状值|基期值|基准值|基础值|完成值|完成情况|地区|区域|区县|街镇|乡镇|"
-    r"街镇、园区|盟市|地市|责任单位|牵头单位|牵头部门|配合部门|配合单位|推进单位|责任部门|主要责任单位|职责分工|时间|时间节点|"
+    r"街镇、园区|盟市|地市|设区市|市州|市（州）|市\(州\)|地市州|区县|县（市、区）|旗县|旗县（市、区）|省份|责任单位|牵头单位|牵头部门|配合部门|配合单位|推进单位|责任部门|主要责任单位|职责分工|时间|时间节点|"
     r"完成时间|进度安排|备注|说明|合计|总计|累计|数据来源|指标解释|计算方法|单位名称)$"
 )
 WEAK_SUFFIX = re.compile(
     r"(?:目标|目标值|基期值|现状|现状值|完成值|任务量|情况|名称|类型|属性|单位|部门|时间|节点|指标|规划|"
-    r"值|率|数|量|面积|数量|累计|年度|类|领域|项目|任务|措施|工程|内容|事项)$"
+    r"值|率|数|量|面积|数量|累计|年度|类|领域|项目|任务|措施|工程|内容|事项|降低|下降|增长|比重|浓度|比率|比例|"
+    r"排放量|能耗|占比)$"
 )
 YEARISH = re.compile(r"^[（(]?(?:“[^”]{2,6}”|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?(?:度)?)"
                      r"(?:基期值?|目标值?|现状值?|完成值?|规划值?|末|底|年)?[）)]?$")
@@ -42,7 +43,8 @@ def header_score(cell: str) -> int:
         return 1
     if re.fullmatch(r"[\d.,%〔〕≥≤<>＞＜/—-]+", s):
         return -1
-    if len(s) <= 14 and WEAK_SUFFIX.search(s) and not re.search(r"\d", re.sub(r"(?:19|20)\d{2}", "", s)):
+    bare = re.sub(r"[（(][^（）()]{1,12}[）)]$", "", s)  # "氨氮排放量降低（%）": the unit does not name it
+    if len(bare) <= 16 and WEAK_SUFFIX.search(bare) and not re.search(r"\d", re.sub(r"(?:19|20)\d{2}", "", bare)):
         return 1
     return 0
 
@@ -52,7 +54,7 @@ def is_header_run(cells: list[str], captioned: bool = False) -> bool:
     scores = [header_score(c) for c in cells[:14]]
     strong = sum(s == 2 for s in scores)
     named = sum(s >= 1 for s in scores)
-    return strong >= 2 or (strong >= 1 and named >= (2 if captioned else 3))
+    return strong >= 2 or (strong >= 1 and named >= (2 if captioned else 3)) or (captioned and named >= 3)
 
 
 # ---------- naming the columns of a multi-row header ----------
