@@ -13,6 +13,7 @@ import argparse
 import io
 import random
 import sys
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -222,7 +223,9 @@ def _noise_image(rng: random.Random, width: int = 1275, height: int = 1650):
 def _noise_scan_pdf(rng: random.Random) -> bytes:
     pages = [_noise_image(rng) for _ in range(2)]
     buf = io.BytesIO()
-    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=150)
+    stamp = time.gmtime(1577836800)  # 2020-01-01: Pillow stamps the clock into a PDF otherwise
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=150, creationDate=stamp,
+                  modDate=stamp)
     return buf.getvalue()
 
 
