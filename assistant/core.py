@@ -94,6 +94,19 @@ class Assistant:
         ms = (time.perf_counter() - started) * 1000
         return replace(answer, trace=answer.trace + (f"{ms:.1f} ms",))
 
+    def answer_plan(self, plan: QueryPlan) -> Answer | None:
+        """Answer a plan filled elsewhere (an LLM's structured output) with the same executor and number guard;
+        None when the executor has no answer for it."""
+        kb = self._state()[0]
+        if plan.scope.doc_ids:
+            kb = kb.subset(set(plan.scope.doc_ids))
+        answer = self._planned(kb, plan)
+        if answer is None:
+            return None
+        names = {d["doc_id"]: ex.doc_title(kb, d["doc_id"]) for d in kb.docs}
+        answer = replace(answer, understood=plan.understood(names), plan=plan.to_dict())
+        return self._guard(self._with_headers(kb, answer), plan.question)
+
     def _check_question(self, question) -> str:
         if not isinstance(question, str):
             raise BadQuestion("not a string", "问题必须是文字。")
