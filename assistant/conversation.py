@@ -10,6 +10,7 @@ from assistant.intent import Intent, classify
 from kb.records import Answer
 
 MAX_TURNS = 50
+COMPARE_TO = re.compile(r"(?:和|与|跟|同)[\u4e00-\u9fff]{1,8}(?:比|相比|比较|对比)|比[\u4e00-\u9fff]{1,8}(?:呢|如何)")
 
 
 @dataclass
@@ -40,7 +41,8 @@ class Conversation:
 
 
 def _own_intent_words(text: str) -> bool:
-    return bool(re.search(r"最大|最小|最高|最低|前[一二三四五六七八九十\d]|年均|平均|合计|比较|哪个|减少多少|排名", text))
+    return bool(re.search(r"最大|最小|最高|最低|前[一二三四五六七八九十\d]|年均|平均|合计|比较|哪个|减少多少|排名|比呢|相比",
+                          text))
 
 
 def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Entities, Intent, bool]:
@@ -64,7 +66,15 @@ def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Ent
             used = False
     elif not ent.indicators and not ent.regions and prev.entities.indicators and _own_intent_words(ent.text):
         ent.indicators = list(prev.entities.indicators)
+        if not COMPARE_TO.search(ent.text):
+            ent.regions = list(prev.entities.regions)  # "那年均呢": the same place, another column
+            ent.overall = prev.entities.overall
         used = True
+    if used and COMPARE_TO.search(ent.text) and prev.entities.regions and ent.regions and not set(
+            prev.entities.regions) & set(ent.regions):
+        # "和包头比呢": the place before and the one named now, compared
+        ent.regions = list(prev.entities.regions) + list(ent.regions)
+        return ent, Intent("compare", follow_up=True), True
     if not used:
         return ent, intent, False
     new_intent = classify(ent)

@@ -14,21 +14,23 @@ from assistant.conversation import Conversation, Turn, merge_context
 from assistant.entities import Resolver
 from assistant.guard import check
 from assistant import executor as ex
+from assistant.compose import COMPOSED, refuse_wrong_quantity
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
 from assistant.planner import missing_document, plan_question, strip_titles
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
-from kb.records import Answer, Citation
+from kb.records import Answer, Citation, Figure
 from kb.settings import Settings, load_settings
 from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
-from tools.base import cn_int, header_citation
+from tools.base import cn_int, fmt_num, header_citation
 
 logger = logging.getLogger(__name__)
 PER_DOCUMENT = ("rank", "compare", "list", "filter")
 MAX_DOCUMENTS_SHOWN = 3
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+QUESTION_WORD = re.compile(r"哪|什么|多少|几|怎么|怎样|如何|百分点|是否|有没有|能否|可否")
 
 
 class Assistant:
@@ -154,6 +156,9 @@ class Assistant:
         missing_year = self._year_not_stated(kb, plan)
         if missing_year:
             return missing_year, (ent, intent, fact_action)
+        both = self._the_two_before(conversation, ent)
+        if both is not None:
+            return replace(both, understood=plan.understood(), plan=plan.to_dict()), (ent, intent, fact_action)
         if ent.doc_ids:
             kb = kb.subset(ent.doc_ids)
             trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
@@ -171,7 +176,33 @@ class Assistant:
         names = {d["doc_id"]: ex.doc_title(kb, d["doc_id"]) for d in kb.docs}
         answer = replace(answer, trace=tuple(trace) + answer.trace, understood=plan.understood(names),
                          plan=plan.to_dict())
+        answer = refuse_wrong_quantity(kb, plan, answer)
+        if (used_context or plan.inherited) and not answer.refused:
+            carried = "、".join(dict.fromkeys(list(ent.regions) + list(ent.indicators) + (
+                [ex.doc_title(kb, d) for d in plan.scope.doc_ids] if "文件" in plan.inherited else [])))
+            if carried:
+                answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
         return answer, (ent, intent, fact_action)
+
+    @staticmethod
+    def _the_two_before(conversation, ent) -> Answer | None:
+        """"这两个哪个更大": the figures of the two answers before, compared (nothing new is looked up)."""
+        if conversation is None or ent.regions or ent.indicators or not re.search(
+                r"这两个|两者|二者|这俩|前两个|上面两个", ent.text) or not re.search(r"哪个|谁|相差|差多少|更", ent.text):
+            return None
+        answered = [t.answer for t in conversation.turns if not t.answer.refused and t.answer.figures][-2:]
+        if len(answered) < 2:
+            return None
+        a, b = (x.figures[0] for x in answered)
+        if a.unit != b.unit:
+            return Answer(f"前两问的数值单位不同（{a.unit}、{b.unit}），不能直接比较。", refused=True, intent="compare")
+        big, small = (a, b) if abs(a.value) >= abs(b.value) else (b, a)
+        diff = Figure("相差", abs(abs(a.value) - abs(b.value)), "个百分点" if a.unit == "%" else a.unit,
+                      f"|{fmt_num(abs(a.value), 4)} − {fmt_num(abs(b.value), 4)}|", (a, b))
+        text = (f"（比较前两问的结果）{big.label}为{fmt_num(big.value, 4)}{big.unit}，{small.label}为"
+                f"{fmt_num(small.value, 4)}{small.unit}；前者更大，相差{fmt_num(diff.value, 4)}{diff.unit}。")
+        cites = tuple(c for x in answered for c in x.citations)
+        return Answer(text, cites, (a, b, diff), intent="compare", trace=("compared the two answers before",))
 
     @staticmethod
     def _year_not_stated(kb, plan) -> Answer | None:
@@ -192,7 +223,7 @@ class Assistant:
     @staticmethod
     def _planned(kb, plan) -> Answer | None:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
-        for run in ex.EXECUTORS:
+        for run in COMPOSED + ex.EXECUTORS:
             answer = run(kb, plan)
             if answer is not None:
                 return answer
@@ -304,7 +335,8 @@ class Assistant:
     def _missing_terms(query: str, resolver) -> list[str]:
         import jieba
 
-        words = [w for w in jieba.cut(query) if len(w) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+        words = [w for w in jieba.cut(query) if len(w) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
+                 and not QUESTION_WORD.search(w)]  # "哪一年", "百分点", "多少个" ask; they name nothing
         # "建材行业" is absent but 建材 and 行业 are there: only a word whose head or tail is unknown is missing.
         return [w for w in words if not resolver.in_corpus(w)
                 and not (resolver.in_corpus(w[:2]) and resolver.in_corpus(w[-2:]))]

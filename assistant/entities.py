@@ -36,6 +36,8 @@ def to_simplified(text: str) -> str:
 
 def clean_question(text: str) -> str:
     text = to_simplified(normalize_question(text))
+    # "乌 海 市": characters spaced out for emphasis are one name
+    text = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", text)
     # "NOx2015年" → "NOx 2015年": a year glued to an abbreviation is still a year
     return re.sub(r"([A-Za-z])((?:19|20)\d{2})(?=年|\b|[^\d])", r"\1 \2", text)
 
@@ -89,6 +91,16 @@ class Resolver:
             for alias in {label, region_short(label)}:
                 if len(alias) >= 2:
                     self.region_aliases[alias] = label
+        # Common short forms: the first character and the rank ("阿盟" 阿拉善盟, "呼市" 呼和浩特市), when only one
+        # place of that rank starts with that character and the form is not a word of the documents already.
+        firsts: dict[str, list[str]] = {}
+        for label in self.vocab.regions:
+            stem = region_short(label)
+            if len(stem) >= 3 and label.endswith(("市", "盟", "州", "县", "旗")):
+                firsts.setdefault(stem[0] + label[-1], []).append(label)
+        for alias, labels in firsts.items():
+            if len(labels) == 1 and alias not in self.region_aliases:
+                self.region_aliases[alias] = labels[0]
         for label, aliases in data.get("regions", {}).items():
             target = self.region_aliases.get(label) or self.region_aliases.get(region_short(label))
             if target:

@@ -25,8 +25,8 @@ def doc_title(kb, doc_id: str) -> str:
     """How an answer names a document: the plan a notice issues ("关于印发《X》的通知" → X), years kept."""
     doc = next((d for d in kb.docs if d["doc_id"] == doc_id), {})
     full = ((doc.get("meta") or {}).get("title") or doc.get("name", "").rsplit(".", 1)[0]).strip()
-    if not full:
-        return kb.doc_label(doc_id)
+    if not full or len(full) > 60 or full.endswith(("。", "；", "：")):
+        return kb.doc_label(doc_id)  # a first line that is a sentence names nothing; the file name does
     core = re.sub(r"^.*?关于(?:印发|转发|下发|发布|下达)\s*", "", full)
     core = re.sub(r"^.*?(?:印发|转发|下发)(?=《)", "", core)
     core = re.sub(r"的(?:通知|函|通告|决定)$", "", core).strip()
@@ -362,13 +362,32 @@ def _level(s: str) -> int | None:
 
 
 def _numbered_children(block: str) -> list[str]:
+    """The items numbered directly under a heading: the first numbering level met, until a heading of a higher
+    rank ends the section (a 专栏 box has no rank of its own)."""
     lines = [line.strip() for line in block.split("\n")[1:] if line.strip()]
-    levels = [(_level(line), line) for line in lines]
-    present = [lv for lv, _ in levels if lv is not None]
-    if not present:
-        return []
-    top = min(present)
-    return [line for lv, line in levels if lv == top]
+    items, top, last = [], None, None
+    for line in lines:
+        lv = _level(line)
+        if lv is None:
+            continue
+        if top is None:
+            top = lv
+        if lv < top:
+            break
+        if lv == top:
+            number = _number(line)
+            if items and number is not None and last is not None and number != last + 1:
+                break  # "五、…" then "四、…": the box's own numbering ended, the document's went on
+            items.append(line)
+            last = number
+    return items
+
+
+def _number(line: str) -> int | None:
+    from ingest.structure import cn_to_int
+
+    m = re.match(r"^[（(]?([一二三四五六七八九十百]+|\d+)", line)
+    return cn_to_int(m.group(1)) if m else None
 
 
 def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:

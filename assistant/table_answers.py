@@ -110,7 +110,13 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                            or base.group(1) in " ".join(m.table.columns)]
             if not matches:
                 continue
-            matches = _pick_columns(matches, intent.column)
+            years = list(dict.fromkeys(ent.years))
+            if len(years) >= 2 and not any(is_region_table(m.table) for m in matches):
+                # "2010年…是多少，到2015年要降到多少": every year asked
+                picked = [m for y in years for m in _pick_columns(matches, y)]
+                matches = picked or _pick_columns(matches, intent.column)
+            else:
+                matches = _pick_columns(matches, intent.column)
             trace.append(f"lookup({indicator}, {region or '全区'}, {intent.column or '全部列'}) → {len(matches)} 个单元格")
             by_row: dict[tuple, list[Match]] = {}
             for m in matches:

@@ -1,0 +1,220 @@
+"""Operations that compose: sums over prose quantities, the spread of a series, a region's heaviest task,
+thresholds on one indicator, a region against the overall target, percentage points, multi-year lookups,
+and the refusal when the question asks for a quantity the plan does not state.
+
+Each takes the knowledge base and the QueryPlan and returns an Answer or None (not its kind); every figure is
+a cited cell or fact, or a computation whose inputs are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.plan import QueryPlan
+from kb.errors import NotInKnowledgeBase
+from kb.records import Answer, Figure
+from kb.vocab import indicator_key, is_overall, is_region_table
+from tools.base import cell_citations, dedupe, fact_citation, fmt_num
+from tools.facts import find_facts
+from tools.tables import series
+
+SUM_WORDS = re.compile(r"一共|合计|总共|加起来|总计|共计|总和")
+SPLIT_SUBJECTS = re.compile(r"[和与及、]")
+STRICTER = re.compile(r"更严|更高|更大|要求更|高于|比.{0,4}(?:全区|全省|全市|总体)")
+
+
+def _figure(kb, t, c, label: str | None = None) -> Figure:
+    return Figure(label or f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1], c.flag)
+
+
+def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
+    """"电石和焦炭淘汰量一共多少": each subject's prose quantity, then their sum (same unit only)."""
+    if plan.measure.indicators or plan.scope.regions or not SUM_WORDS.search(plan.question):
+        return None
+    head = SUM_WORDS.split(plan.question)[0]
+    action = next((a for a in ("淘汰", "新建", "建设", "建成", "新增", "改造", "完成") if a in head), None)
+    core = re.sub(r"(?:淘汰|新建|建设|建成|新增|改造|完成)?量?$", "", re.sub(r"[？?，,。]", "", head)).strip()
+    subjects = [s for s in SPLIT_SUBJECTS.split(core) if len(s) >= 2]
+    if len(subjects) < 2:
+        return None
+    found = []
+    for subject in subjects:
+        hits = find_facts(kb, subject + (action or ""), action, limit=1)
+        if not hits or subject[:2] not in hits[0][1].subject:
+            return None
+        found.append(hits[0][1])
+    units = {f.unit for f in found}
+    if len(units) != 1:
+        listed = "、".join(f"{f.subject}{fmt_num(f.value, 4)}{f.unit}" for f in found)
+        return Answer(f"这几项的单位不同（{listed}），不能直接相加。", dedupe(fact_citation(kb, f) for f in found),
+                      refused=True, intent="compute")
+    unit = units.pop()
+    inputs = tuple(Figure(f"{f.subject}（{f.action}）", f.value, f.unit, "", (), fact_citation(kb, f)) for f in found)
+    total = sum(f.value for f in found)
+    formula = " + ".join(fmt_num(f.value, 4) for f in found) + f" = {fmt_num(total, 4)}"
+    parts = "，".join(f"{f.subject}{fmt_num(f.value, 4)}{unit}" for f in found)
+    return Answer(f"{parts}；合计{fmt_num(total, 4)}{unit}。", dedupe(fact_citation(kb, f) for f in found),
+                  inputs + (Figure("合计", total, unit, formula, inputs),), intent="compute",
+                  trace=(f"sum of {len(found)} facts",))
+
+
+def _series(kb, plan: QueryPlan):
+    if not plan.measure.indicators:
+        return []
+    try:
+        matches = series(kb, plan.measure.indicators[0])
+    except NotInKnowledgeBase:
+        return []
+    return [m for m in matches if m.cell.value is not None and m.cell.row_label not in plan.scope.exclude]
+
+
+def answer_range(kb, plan: QueryPlan) -> Answer | None:
+    """The spread between the largest and the smallest value of a region series."""
+    if plan.operation.kind != "range":
+        return None
+    matches = _series(kb, plan)
+    if len(matches) < 2:
+        return None
+    hi = max(matches, key=lambda m: m.cell.value)
+    lo = min(matches, key=lambda m: m.cell.value)
+    a, b = _figure(kb, hi.table, hi.cell), _figure(kb, lo.table, lo.cell)
+    diff = hi.cell.value - lo.cell.value
+    unit = hi.cell.unit
+    points = "个百分点" if unit == "%" else unit
+    spread = Figure("最大值与最小值之差", diff, points, f"{fmt_num(a.value, 4)} − {fmt_num(b.value, 4)}", (a, b))
+    column = hi.cell.column
+    text = (f"根据{hi.table.title}，“{column}”最大的是{hi.cell.row_label}（{hi.cell.raw}{'' if hi.cell.raw.endswith(unit) else unit}），"
+            f"最小的是{lo.cell.row_label}（{lo.cell.raw}{'' if lo.cell.raw.endswith(unit) else unit}），"
+            f"两者相差{fmt_num(diff, 4)}{points}。")
+    return Answer(text, dedupe(list(cell_citations(kb, hi.table, hi.cell)) + list(cell_citations(kb, lo.table, lo.cell))),
+                  (a, b, spread), intent="compute", trace=("range over regions",))
+
+
+def answer_region_profile_rank(kb, plan: QueryPlan) -> Answer | None:
+    """"包头市哪项减排任务最重": across one region's indicators (same unit), the largest (or smallest)."""
+    if plan.operation.kind not in ("rank", "nth", "lookup", "fact", "narrative") or len(plan.scope.regions) != 1:
+        return None
+    if plan.measure.indicators or not re.search(r"哪项|哪个指标|哪一项|什么指标|哪方面", plan.question):
+        return None
+    region = plan.scope.regions[0]
+    cells = [(t, c) for t in kb.tables if is_region_table(t) for c in t.cells
+             if c.row_label == region and c.value is not None]
+    if len(cells) < 2:
+        return None
+    units = {c.unit for _, c in cells}
+    if len(units) != 1:
+        return None
+    desc = not re.search(r"最轻|最小|最低|最少", plan.question)
+    t, best = (max if desc else min)(cells, key=lambda x: x[1].value)
+    listed = "；".join(f"{c.column}{c.raw}" for _, c in cells)
+    figures = tuple(_figure(kb, tt, c) for tt, c in cells)
+    word = "最大" if desc else "最小"
+    return Answer(f"根据{t.title}，{region}各项目标中“{best.column}”{word}，为{best.raw}"
+                  f"{'' if best.raw.endswith(best.unit) else best.unit}。（{region}各项：{listed}）",
+                  dedupe(cell_citations(kb, t, best)), figures, intent="rank", trace=("rank within a region",))
+
+
+def answer_indicator_threshold(kb, plan: QueryPlan) -> Answer | None:
+    """"氮氧化物降低目标不低于15%的盟市有哪些": regions of one indicator meeting a bound."""
+    if plan.operation.kind != "filter" or plan.operation.threshold is None or not plan.measure.indicators:
+        return None
+    matches = _series(kb, plan)
+    if not matches:
+        return None
+    x, op = plan.operation.threshold, plan.operation.comparator
+    test = {"≥": lambda v: v >= x, ">": lambda v: v > x, "≤": lambda v: v <= x, "<": lambda v: v < x}.get(op)
+    if test is None:
+        return None
+    hits = [m for m in matches if test(m.cell.value)]
+    word = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}[op]
+    column = matches[0].cell.column
+    unit = matches[0].cell.unit
+    if not hits:
+        return Answer(f"根据{matches[0].table.title}，没有“{column}”{word}{fmt_num(x)}{unit}的地区。",
+                      dedupe(cell_citations(kb, matches[0].table, matches[0].cell)[:1]), intent="filter")
+    figures = tuple(_figure(kb, m.table, m.cell) for m in hits)
+    count = Figure("地区个数", float(len(hits)), "个", "按条件计数")
+    listed = "、".join(f"{m.cell.row_label}（{m.cell.raw}）" for m in hits)
+    return Answer(f"根据{hits[0].table.title}，“{column}”{word}{fmt_num(x)}{unit}的有{len(hits)}个：{listed}。",
+                  dedupe(c for m in hits for c in cell_citations(kb, m.table, m.cell)), figures + (count,),
+                  intent="filter", trace=("threshold over one indicator",))
+
+
+def _overall_change(kb, key: str):
+    for t in kb.tables:
+        if is_region_table(t):
+            continue
+        for c in t.cells:
+            if indicator_key(c.row_label) == key and c.value is not None and c.unit == "%" and (
+                    c.role == "change" or re.search(r"下降|降低|增长|变化", c.column)):
+                return t, c
+    return None
+
+
+def answer_region_vs_overall(kb, plan: QueryPlan) -> Answer | None:
+    """"乌海市二氧化硫减排目标比全区要求更严吗": the region's cut beside the overall one."""
+    if len(plan.scope.regions) != 1 or not plan.measure.indicators or not STRICTER.search(plan.question):
+        return None
+    if not re.search(r"全区|全省|全市|总体|整体", plan.question):
+        return None
+    region = plan.scope.regions[0]
+    key = indicator_key(plan.measure.indicators[0])
+    mine = next(((t, c) for t in kb.tables if is_region_table(t) for c in t.cells
+                 if c.row_label == region and indicator_key(c.column) == key and c.value is not None), None)
+    whole = _overall_change(kb, key)
+    if not mine or not whole:
+        return None
+    (t1, c1), (t2, c2) = mine, whole
+    a, b = abs(c1.value), abs(c2.value)
+    fa, fb = _figure(kb, t1, c1), _figure(kb, t2, c2, f"全区 {c2.row_label} {c2.column}")
+    diff = Figure("相差", abs(a - b), "个百分点", f"|{fmt_num(a, 4)} − {fmt_num(b, 4)}|", (fa, fb))
+    verdict = "更严" if a > b else ("与全区相同" if a == b else "比全区宽松")
+    text = (f"{region}“{c1.column}”为{fmt_num(a, 4)}%（{t1.title}），全区{c2.row_label}{c2.column}为{c2.raw}"
+            f"（{t2.title}，即下降{fmt_num(b, 4)}%）；{region}的要求{verdict}，相差{fmt_num(abs(a - b), 4)}个百分点。")
+    return Answer(text, dedupe(list(cell_citations(kb, t1, c1)) + list(cell_citations(kb, t2, c2))), (fa, fb, diff),
+                  intent="compare", trace=("region against the overall target",))
+
+
+def answer_points(kb, plan: QueryPlan) -> Answer | None:
+    """"提高了多少个百分点": the target share minus the base share, in percentage points."""
+    if plan.measure.quantity != "points" or not plan.measure.indicators or plan.scope.regions:
+        return None
+    key = indicator_key(plan.measure.indicators[0])
+    for t in kb.tables:
+        if is_region_table(t):
+            continue
+        row = [c for c in t.cells if indicator_key(c.row_label) == key and c.value is not None]
+        years = sorted((c for c in row if c.year), key=lambda c: c.year)
+        if len(years) < 2 or not (years[0].unit == years[-1].unit == "%" or "%" in (t.unit or "") or
+                                  "%" in row[0].column_unit):
+            continue
+        base, target = years[0], years[-1]
+        fa, fb = _figure(kb, t, base), _figure(kb, t, target)
+        diff = target.value - base.value
+        word = "提高" if diff >= 0 else "下降"
+        points = Figure(f"{word}的百分点", abs(diff), "个百分点",
+                        f"{fmt_num(target.value, 4)} − {fmt_num(base.value, 4)}", (fa, fb))
+        return Answer(f"根据{t.title}，{base.row_label}由{base.year}年的{base.raw}%变为{target.year}年的{target.raw}%，"
+                      f"{word}{fmt_num(abs(diff), 4)}个百分点。", dedupe(cell_citations(kb, t, base)), (fa, fb, points),
+                      intent="compute", trace=("percentage points",))
+    return None
+
+
+def refuse_wrong_quantity(kb, plan: QueryPlan, answer: Answer) -> Answer:
+    """An amount asked ("多少吨") where the answer's figures are percentages: say what the plan states instead."""
+    asked = plan.measure.unit
+    if not asked or answer.refused or not answer.figures or plan.operation.kind in ("count", "metadata"):
+        return answer
+    units = {f.unit for f in answer.figures if f.unit}
+    if not units or any(asked in u or u in asked for u in units) or units - {"%", "个百分点"}:
+        return answer
+    what = "、".join(dict.fromkeys(f.label for f in answer.figures[:3]))
+    year = f"{plan.measure.year}年的" if plan.measure.year else ""
+    stated = "、".join(f"{f.label}{fmt_num(f.value, 4)}{f.unit}" for f in answer.figures[:3])
+    return Answer(f"规划只给出{what}的比例（{stated}），没有给出{year}以{asked}计的数量，无法回答。", answer.citations,
+                  answer.figures, refused=True, intent="out_of_scope", trace=answer.trace + ("unit asked not stated",),
+                  understood=answer.understood, plan=answer.plan)
+
+
+COMPOSED = (answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
+            answer_region_vs_overall, answer_points)
