@@ -81,6 +81,16 @@ class BenchContext:
             self._corpora = found
         return self._corpora
 
+    def _one_more_plan(self) -> Path:
+        from eval.generate import generate_corpus
+
+        folder = self.work / "one-more"
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            (plan,) = generate_corpus(1, self.seed + 7919, self.formats[:1])
+            (folder / f"新增_{plan.name}").write_bytes(plan.data)
+        return folder
+
     def knowledge_base(self, corpus: Corpus, mode: str) -> tuple[Path, Measurement]:
         """A knowledge base of `corpus` (vectors sealed), built in a fresh process when first asked for."""
         key = (corpus.label, mode)
@@ -88,6 +98,8 @@ class BenchContext:
             data_dir = Path(tempfile.mkdtemp(prefix="kb-", dir=self.work))
             spec = {"paths": [str(corpus.path)], "data_dir": str(data_dir), "embedder": self.embedder,
                     "again": corpus.label == "bundled plan"}
+            if corpus.plans and corpus.docs == max(self.sizes) > 1:  # then one more plan into the big base
+                spec["add_one"] = str(self._one_more_plan())
             self.built[key] = (data_dir, measure(spec, _child_env(self.server if mode == "server" else None,
                                                                   data_dir)))
         return self.built[key]
@@ -203,6 +215,9 @@ def _child(spec: dict) -> int:
         delete_documents(settings, doc_ids, embed="defer")
         complete_embeddings(settings)
         result["again"] = {k: v for k, v in timed_ingest().items() if k != "report"}
+    if spec.get("add_one"):
+        spec["paths"] = [spec["add_one"]]
+        result["add_one"] = {k: v for k, v in timed_ingest().items() if k != "report"}
     report = first["report"]
     print(json.dumps({
         "setup_s": round(setup_s, 3), "setup_rss_mb": round(setup_rss, 1), **result,
@@ -255,28 +270,23 @@ def ingest_section(ctx: BenchContext) -> SectionResult:
             data_dir, m = ctx.knowledge_base(corpus, mode)
             row = _ingest_row(corpus.label, corpus.docs, mode, m, data_dir, result.notes)
             result.rows.append(row)
-            if m.ok and m.result.get("again"):
-                again = _ingest_row(f"{corpus.label} (deleted, added back)", corpus.docs, mode, m, data_dir,
-                                    result.notes, m.result["again"])
-                again.update(peak_rss_mb=None, setup_s=None, kb_mb=None)
-                result.rows.append(again)
+            for key, what in (("again", "deleted, added back"), ("add_one", "then one more plan")):
+                if m.ok and m.result.get(key):
+                    extra = _ingest_row(f"{corpus.label} ({what})", corpus.docs, mode, m, data_dir,
+                                        result.notes, m.result[key])
+                    extra.update(peak_rss_mb=None, setup_s=None, kb_mb=None, chunks_per_s=None)
+                    result.rows.append(extra)
             if ctx.server and mode == "server":
                 row.update(ctx.server.memory_mb())
             _progress(f"  → answerable {_cell(row.get('answerable_s'))} s, "
                       f"embedded {_cell(row.get('embedded_s'))} s, peak {row['peak_rss_mb']} MB, "
                       f"{row.get('chunks')} chunks")
     result.notes += [
-        f"embedder {ctx.embedder}; setup s: imports, jieba, the embedder loaded (one text encoded) — the "
-        "times after it start with the model loaded.",
-        "answerable s: ingest_paths() until the new generation is live (parse, parquet, swap) plus opening "
-        "it and one search (BM25 built): what a question after the upload waits for.",
-        "fully embedded s: from the same start until its vectors are sealed "
-        "(kb.background.complete_embeddings: embedding cache, then the encoder on every core, then Chroma).",
-        "vectors encoded / cached: chunks whose vectors were computed / taken from the cache or the previous "
-        "generation (equal chunk heads share one vector).",
-        "peak RSS: the child process's high-water mark from wait4 (worker processes included), a fresh "
-        "process per corpus.",
-        f"generated corpora: eval.generate seed {ctx.seed}, formats {', '.join(ctx.formats)} in turn.",
+        f"embedder {ctx.embedder}, model loaded before the clock starts (setup s); answerable: until the new "
+        "generation is live and opens and answers a search; fully embedded: until its vectors are sealed "
+        "(cache, encoder on every core, Chroma); vectors encoded / from the cache or previous generation.",
+        f"peak RSS: wait4 high-water mark of a fresh process per corpus; generated: eval.generate seed "
+        f"{ctx.seed}, formats {', '.join(ctx.formats)} in turn.",
     ]
     if ctx.server:
         result.notes.append("server peak RSS: the one server's high-water mark so far (it serves every row).")
@@ -304,23 +314,24 @@ def _ingest_row(label: str, docs: int, mode: str, m: Measurement, data_dir: Path
     return row
 
 
-def _answer_section(ctx: BenchContext) -> SectionResult:
-    from eval.bench_answer import answer_section
-
-    return answer_section(ctx)
-
-
-def _retrieval_section(ctx: BenchContext) -> SectionResult:
-    from eval.bench_answer import retrieval_section
-
-    return retrieval_section(ctx)
+# name → "module:function"; answer and retrieval live in eval.bench_answer
+SECTIONS: dict[str, str] = {"ingest": "eval.bench:ingest_section",
+                            "answer": "eval.bench_answer:answer_section",
+                            "retrieval": "eval.bench_answer:retrieval_section"}
 
 
-SECTIONS: dict[str, Callable[[BenchContext], SectionResult]] = {
-    "ingest": ingest_section,
-    "answer": _answer_section,
-    "retrieval": _retrieval_section,
-}
+def _run_section(name: str, ctx: BenchContext) -> SectionResult:
+    """One section; one that fails is reported as such and the others still run."""
+    import importlib
+    import traceback
+
+    module, function = SECTIONS[name].split(":")
+    try:
+        section: Callable[[BenchContext], SectionResult] = getattr(importlib.import_module(module), function)
+        return section(ctx)
+    except Exception as exc:  # noqa: BLE001 (a benchmark run of half an hour keeps what it measured)
+        _progress(traceback.format_exc())
+        return SectionResult(name, [("error", "error")], notes=[f"{name} failed: {exc!r}"])
 
 
 # ---------- CLI ----------
@@ -380,12 +391,19 @@ def main(argv: list[str] | None = None) -> int:
         with chroma_server(work / "chroma-server") if args.server else contextlib.nullcontext() as server:
             ctx.server = server
             for name in sections:
-                results.append(SECTIONS[name](ctx))
+                results.append(_run_section(name, ctx))
+                _write_results(args, results)
     finally:
         if args.keep:
             _progress(f"临时目录保留在 {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    print(_write_results(args, results))
+    return 0
+
+
+def _write_results(args, results: list[SectionResult]) -> str:
+    """bench.json and bench.md of the sections so far (rewritten after each one)."""
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {"machine": _machine(), "args": {k: str(v) for k, v in vars(args).items() if k != "child"},
                "sections": {r.name: asdict(r) for r in results}}
@@ -393,8 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = "\n".join(r.markdown() for r in results)
     title = f"# 基准 {payload['machine']['started']}\n\n"
     (args.out / "bench.md").write_text(title + markdown, encoding="utf-8")
-    print(markdown)
-    return 0
+    return markdown
 
 
 if __name__ == "__main__":
