@@ -16,7 +16,7 @@ from kb.vocab import Vocabulary, indicator_key, region_short
 logger = logging.getLogger(__name__)
 logging.getLogger("jieba").setLevel(logging.WARNING)
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
-YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?![\d.]|\s*(?:吨|亩|个|万|元|公里|千米|平方|人|户|台|套|座|米|%|项|家|辆|条|处|公顷)))")
 PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<=[“\"])十五(?=[”\"])|十五(?=期间|时期|规划|计划|末)")
 TITLE_MARKS = re.compile(r"《[^》]{1,80}》")
 FILLER = ("占一次能源消费总量", "占能源消费总量", "地级及以上城市", "消费", "总量", "平均")
@@ -101,6 +101,10 @@ class Resolver:
         for alias, labels in firsts.items():
             if len(labels) == 1 and alias not in self.region_aliases:
                 self.region_aliases[alias] = labels[0]
+        for zone in ("经开区", "高新区", "开发区", "保税区", "工业园区", "新区"):
+            labels = [label for label in self.vocab.regions if label.endswith(zone) and label != zone]
+            if len(labels) == 1 and zone not in self.region_aliases:
+                self.region_aliases[zone] = labels[0]  # "经开区" for 清江经开区 when it is the only one
         for label, aliases in data.get("regions", {}).items():
             target = self.region_aliases.get(label) or self.region_aliases.get(region_short(label))
             if target:
@@ -202,6 +206,8 @@ class Resolver:
         """Misspelt names ("鄂尔多丝市", "二氧化流") get a "did you mean", never a guess."""
         for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:市|盟|州|县|旗)", text):
             word = m.group(0)
+            if "各" in word or word.endswith(("区县", "市县", "旗县")):
+                continue  # "清江各区县": all of them, not a misspelt one
             if any(a < m.end() and m.start() < b for a, b in taken) or word in self.generic_places:
                 continue
             if self.in_corpus(word) or word in ent.unknown_places:

@@ -55,7 +55,6 @@ def _docs_in_scope(kb, plan: QueryPlan) -> list[dict]:
 def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
     if plan.operation.kind != "metadata":
         return None
-    field = plan.measure.meta_field
     docs = _docs_in_scope(kb, plan)
     if len(docs) > 3 and not plan.scope.doc_ids:
         return Answer("知识库中有多份文件，请指明是哪一份文件（例如在问题中写出文件标题的关键词）。", refused=True,
@@ -64,26 +63,51 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
     for d in docs:
         meta = d.get("meta") or {}
         title = doc_title(kb, d["doc_id"])
-        value, quote_field = _meta_value(meta, field)
-        if not value:
-            lines.append(f"《{title}》中没有写明{META_WORDS.get(field, field)}。")
-            continue
-        lines.append(f"《{title}》的{META_WORDS.get(field, field)}：{value}。")
-        quotes = [(meta.get("quotes") or {}).get(f, "") for f in quote_field]
-        if field == "attachments":
-            quotes += meta.get("attachment_lines") or []
-        for quote in quotes:
-            c = quote_citation(kb, d["doc_id"], quote)
-            if c:
-                citations.append(c)
-        if field == "doc_number" and meta.get("doc_number_variants"):
-            lines[-1] += f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）"
-        if field == "issuers" and meta.get("issuers_listed"):
-            lines[-1] += f"（发布平台登记的发布单位为{'、'.join(meta['issuers_listed'])}）"
+        for field in plan.measure.meta_field.split("+"):
+            if field == "period":
+                value, quote = _period_of(kb, d, title)
+                quotes = [quote]
+            else:
+                value, quote_field = _meta_value(meta, field)
+                quotes = [(meta.get("quotes") or {}).get(f, "") for f in quote_field]
+            if not value:
+                lines.append(f"《{title}》中没有写明{META_WORDS.get(field, field)}。")
+                continue
+            lines.append(f"《{title}》的{META_WORDS.get(field, field)}：{value}。")
+            if field == "attachments":
+                quotes += meta.get("attachment_lines") or []
+            for quote in quotes:
+                c = quote_citation(kb, d["doc_id"], quote)
+                if c:
+                    citations.append(c)
+            if field == "doc_number" and meta.get("doc_number_variants"):
+                lines[-1] += f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）"
+            if field == "issuers" and meta.get("issuers_listed"):
+                lines[-1] += f"（发布平台登记的发布单位为{'、'.join(meta['issuers_listed'])}）"
     refused = not citations
     if refused:
         return Answer("\n".join(lines) or "文件中没有写明这一信息。", refused=True, intent="metadata")
     return Answer("\n".join(lines), dedupe(citations), intent="metadata")
+
+
+_PERIOD = re.compile(r"(?:(?:19|20)\d{2})\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2})年")
+_FIVE_YEAR = {"十一五": "2006—2010年", "十二五": "2011—2015年", "十三五": "2016—2020年", "十四五": "2021—2025年",
+              "十五五": "2026—2030年"}
+
+
+def _period_of(kb, doc: dict, title: str) -> tuple[str, str]:
+    """The span of years a plan covers, as the title or the text states it ("2011—2015年", "十二五")."""
+    m = _PERIOD.search(title)
+    if m:
+        return m.group(0), m.group(0)
+    text = kb.text_of(doc["doc_id"])[:4000]
+    m = re.search(r"规划期(?:限)?[为是：:]?\s*" + _PERIOD.pattern, text) or _PERIOD.search(text)
+    if m:
+        return m.group(0).split("为")[-1].split("：")[-1].lstrip("规划期限是: "), m.group(0)
+    for word, span in _FIVE_YEAR.items():
+        if word in title:
+            return f"“{word}”时期（{span}）", word
+    return "", ""
 
 
 def _meta_value(meta: dict, field: str) -> tuple[str, tuple[str, ...]]:

@@ -29,7 +29,7 @@ PLAN_PROMPT = """你把用户关于政府规划文件的问题转换成结构化
 overall 表示问全域合计；indicators 为指标名称（按规划原文）；role 为所问的列：base 现状/基期，target 目标，
 change 变化幅度，annual 年均，cumulative 累计，attribute 属性，unit 单位，milestone 阶段节点；year 为所问年份；
 meta_field 为文件信息字段（doc_number 文号、signed_date 成文日期、published_date 发布日期、issuers 发文机关、
-validity 有效期、attachments 附件）；operation 为运算（lookup 查数值、rank 排序、compare 比较、sum 求和、
+validity 有效期、attachments 附件、period 规划期限）；operation 为运算（lookup 查数值、rank 排序、compare 比较、sum 求和、
 count 计数、filter 按条件筛选、metadata 查文件信息、refuse 文件中没有相关内容）。
 知识库中的文档：
 {documents}"""

@@ -22,7 +22,7 @@ OPERATION_WORDS = {"lookup": "查数值", "list": "逐项列出", "filter": "按
                    "metadata": "查文件信息", "alias": "查简称", "audit": "核对一致性", "refuse": "无法回答",
                    "profile": "查该地区全部指标", "fact": "查原文数量"}
 META_WORDS = {"doc_number": "发文字号", "signed_date": "成文日期", "published_date": "发布日期", "issuers": "发文机关",
-              "validity": "有效期", "status": "状态", "attachments": "附件", "title": "标题"}
+              "validity": "有效期", "status": "状态", "attachments": "附件", "title": "标题", "period": "规划期限"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Measure:
     year: str = ""
     quantity: str = ""  # percent | points | amount | level | date | count | text | ""
     unit: str = ""  # the unit the question asks in ("吨", "亩")
-    meta_field: str = ""  # doc_number | signed_date | published_date | issuers | validity | attachments | title
+    meta_field: str = ""  # doc_number | signed_date | published_date | issuers | validity | attachments | title | period; "+" joins several
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class QueryPlan:
         if self.scope.exclude:
             parts.append("除" + "、".join(self.scope.exclude))
         if self.measure.meta_field:
-            parts.append(META_WORDS.get(self.measure.meta_field, self.measure.meta_field))
+            parts.append("、".join(META_WORDS.get(f, f) for f in self.measure.meta_field.split("+")))
         parts += list(self.measure.indicators) or ([self.measure.subject] if self.measure.subject else [])
         if self.measure.year:
             parts.append(f"{self.measure.year}年")
@@ -130,7 +130,7 @@ class PlanModel(BaseModel):
     year: str = ""
     quantity: Literal["", "percent", "points", "amount", "level", "date", "count", "text"] = ""
     meta_field: Literal["", "doc_number", "signed_date", "published_date", "issuers", "validity", "attachments",
-                        "title"] = ""
+                        "title", "period"] = ""
     operation: Literal["lookup", "list", "filter", "count", "rank", "nth", "sum", "mean", "range", "difference",
                        "compare", "annual", "backcast", "project", "narrative", "requirements", "metadata", "alias",
                        "refuse"] = "lookup"

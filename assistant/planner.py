@@ -24,7 +24,8 @@ META_PATTERNS = [
     ("published_date", re.compile(r"发布日期|发布时间|公开日期|什么时候发布|何时发布|哪天发布")),
     ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|什么时候印发|何时印发|哪天印发|印发日期|印发时间|"
                                r"什么时候出台|何时出台|哪一天")),
-    ("attachments", re.compile(r"附件")),
+    ("attachments", re.compile(r"(?:哪些|几个|多少个|什么)附件|附件(?:有哪些|有几个|有什么|是什么|名称|清单|列了|包括)")),
+    ("period", re.compile(r"规划期(?:限|是)?|实施期限|执行期|期限是|哪几年|起止年")),
 ]
 ROLE_PATTERNS = [
     ("attribute", re.compile(r"属性|约束性还是预期性|是约束性|是预期性|约束性指标|预期性指标")),
@@ -95,7 +96,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
         named = scope_documents("".join(chars), kb)
         # A title the question paraphrases names the document more surely than a period or a place in it.
         docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
-    meta_field = next((field for field, pattern in META_PATTERNS if pattern.search(text)), "")
+    fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]
+    meta_field = "+".join(dict.fromkeys(fields))
     if meta_field and (ent.indicators or ent.regions) and re.search(r"多少|几|[比更]|哪个.{0,6}(?:最|更)", text) and not re.search(
             r"文号|字号|成文|发文机关|附件|有效期|废止", text):
         meta_field = ""  # "哪个单位GDP能耗下降更多" asks about an indicator, not who issued the plan
@@ -125,7 +127,9 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     alias = ""
     if ALIAS_WORDS.search(text):
         known = sorted({a for d in kb.docs for a in (d.get("aliases") or {})}, key=len, reverse=True)
-        alias = next((a for a in known if a in text), "")
+        # the short name must be what is asked about: "“新三年行动”是指…", not "规划" inside "…规划…什么意思"
+        alias = next((a for a in known if re.search(re.escape(a) + r"[”\"]?(?:是|到底)?(?:指|的全称|全称|是什么意思|指的是)",
+                                                      text)), "")
         if alias:
             kind = "alias"
     subject = alias or _fact_subject(text, ent)

@@ -17,6 +17,11 @@ class Expect(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     refuse: bool = False
 
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit(cls, value):
+        return "" if value is None else value  # "unit": null means no unit is checked, as an empty string does
+
 
 class Case(BaseModel):
     model_config = ConfigDict(extra="ignore")  # "answer", "note" and other human fields are kept out of scoring

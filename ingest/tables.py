@@ -202,7 +202,7 @@ def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ())
 
 def value_role(name: str, names: list[str], values: list[str]) -> str:
     """base | target | change | annual | cumulative | milestone | value, from the header and the cells."""
-    if re.search(r"年均|每年|年平均", name):
+    if re.search(r"年均(?!浓度|值|气温|温度|水平|降水)|每年|年平均(?!浓度)", name):
         return "annual"
     if re.search(r"累计|〔累计〕|合计", name):
         return "cumulative"
