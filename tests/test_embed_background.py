@@ -274,3 +274,37 @@ def test_a_generation_written_before_sealed_vectors_still_counts_as_embedded(kb_
     kb = KnowledgeBase.open(kb_settings)
     assert kb.dense_ready() and len(kb.dense_ranking(DUST, 5)) == 5
     assert embedding_status(kb_settings).complete
+
+
+def test_readers_while_vectors_are_sealed_see_a_whole_generation(tmp_path, sample_plan_path):
+    import threading
+
+    from kb.knowledge import open_kb
+
+    settings = background_settings(tmp_path)
+    text = sample_plan_path.read_text(encoding="utf-8")
+    files = [(f"规划{i}.txt", (text + f"\n附{i}：新增一段。\n").encode("utf-8")) for i in range(3)]
+    ingest_files(settings, files, embed="defer")
+    stop, errors, reads = threading.Event(), [], []
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                kb = open_kb(settings)
+                hits = kb.search(DUST, k=5, dense=True)
+                assert hits and all(h.chunk.chunk_id in kb.chunk_by_id for h in hits)
+                reads.append(kb.dense_ready())
+            except Exception as exc:  # noqa: BLE001 (any failure at all is the finding)
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        assert complete_embeddings(settings).complete
+        time.sleep(1.5)  # past DENSE_RECHECK_S: the open readers notice the seal
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == [] and False in reads and reads[-1] is True
