@@ -17,7 +17,14 @@ from kb.background import start_background_embedding
 from kb.errors import IngestError, PolicyQAError, StoreError
 from kb.records import Document
 from kb.settings import Settings
-from kb.store import StoredDocs, current_generation, dense_mode, load_generation, write_generation, writer_lock
+from kb.store import (
+    StoredDocs,
+    current_generation,
+    dense_mode,
+    load_generation,
+    write_generation,
+    writer_lock,
+)
 
 logger = logging.getLogger(__name__)
 SKIP_DIRS = {"node_modules", "__pycache__", "site-packages"}
@@ -126,10 +133,12 @@ def expand_paths(paths: list[Path], exclude: Path | None = None) -> list[Path]:
 
 def _doc_row(doc: Document, seconds: float) -> dict:
     return {
-        "doc_id": doc.doc_id, "name": doc.name, "sha256": doc.sha256, "fmt": doc.fmt, "encoding": doc.encoding,
+        "doc_id": doc.doc_id, "name": doc.name, "sha256": doc.sha256, "fmt": doc.fmt,
+        "encoding": doc.encoding,
         "n_sections": len(doc.sections), "n_tables": len(doc.tables),
-        "n_rows": sum(len(t.row_labels) for t in doc.tables), "n_facts": len(doc.facts), "n_chunks": len(doc.chunks),
-        "chars": len(doc.text), "ingest_seconds": round(seconds, 3), "ingested_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "n_rows": sum(len(t.row_labels) for t in doc.tables), "n_facts": len(doc.facts),
+        "n_chunks": len(doc.chunks), "chars": len(doc.text), "ingest_seconds": round(seconds, 3),
+        "ingested_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "warnings": list(doc.warnings), "items": list(doc.items),
         "meta": dict(doc.meta), "aliases": dict(doc.aliases),
     }
@@ -185,7 +194,8 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
                     raise IngestError("too large", f"文件过大（{len(data) // 1024 // 1024} MB），超过上限。")
                 doc = parse_bytes(name, data)
             except PolicyQAError as exc:
-                results.append(FileResult(name, False, error=exc.user_message, seconds=time.perf_counter() - t0))
+                results.append(FileResult(name, False, error=exc.user_message,
+                                          seconds=time.perf_counter() - t0))
                 continue
             except Exception as exc:  # a parser bug must not sink the batch
                 logger.exception("unexpected error parsing %s", name)
@@ -201,7 +211,8 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
                 results = [r for r in results if r.name != doc.name or not r.ok or r.skipped]
             seconds = time.perf_counter() - t0
             counts = describe(doc)
-            results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings), seconds=seconds))
+            results.append(FileResult(name, True, doc.doc_id, counts=counts, warnings=list(doc.warnings),
+                                      seconds=seconds))
             parsed.append((doc, data))
         generation = current_generation(settings.kb_dir)
         embedding = ""
@@ -223,7 +234,8 @@ def ingest_files(settings: Settings, files: list[tuple[str, bytes]], progress=No
             if keep_uploads:
                 try:
                     _drop_uploads(settings, replaced - {doc.doc_id for doc, _ in parsed})
-                    _keep_uploads(settings, parsed, {d["doc_id"]: d.get("ingested_at", "") for d in stored.docs})
+                    first_seen = {d["doc_id"]: d.get("ingested_at", "") for d in stored.docs}
+                    _keep_uploads(settings, parsed, first_seen)
                 except OSError as exc:  # the knowledge base is already live; only a later rebuild misses them
                     logger.warning("could not keep uploaded originals: %s", exc)
                     for r in results:
@@ -254,7 +266,8 @@ def stored_upload_name(sha256: str, name: str) -> str:
 
 
 def list_uploads(settings: Settings) -> list[Upload]:
-    """The originals in uploads/: the manifest's entries, plus files an older version stored as ``<doc_id>__<name>``."""
+    """The originals in uploads/: the manifest's entries, plus files an older version stored as
+    ``<doc_id>__<name>``."""
     folder = settings.kb_dir / "uploads"
     if not folder.exists():
         return []
@@ -263,7 +276,8 @@ def list_uploads(settings: Settings) -> list[Upload]:
     for stored, entry in manifest.items():
         path = folder / stored
         if path.is_file():
-            out.append(Upload(path, entry.get("name", stored), entry.get("doc_id", ""), entry.get("sha256", ""),
+            out.append(Upload(path, entry.get("name", stored), entry.get("doc_id", ""),
+                              entry.get("sha256", ""),
                               entry.get("ingested_at", "")))
     for path in sorted(folder.glob("*__*")):
         if path.is_file() and path.name not in manifest:
@@ -324,7 +338,8 @@ def _totals(stored: StoredDocs) -> dict:
     }
 
 
-def ingest_paths(settings: Settings, paths: list[Path], progress=None, embed: str = "background") -> IngestReport:
+def ingest_paths(settings: Settings, paths: list[Path], progress=None,
+                 embed: str = "background") -> IngestReport:
     """Ingest files and folders (recursively, supported types only); unreadable paths are reported."""
     files, unreadable = [], []
     for p in paths:

@@ -82,7 +82,7 @@ class UseEmbedder(Embedder):
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """A sentence-transformers model from a local folder (e.g. bge-small-zh copied onto an intranet machine)."""
+    """A sentence-transformers model from a local folder (e.g. bge-small-zh copied onto an intranet host)."""
 
     def __init__(self, path: str):
         folder = Path(path)

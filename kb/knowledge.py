@@ -1,8 +1,8 @@
 """The read side: a loaded generation with hybrid search (BM25 over tokens + dense via Chroma, weighted RRF).
 
-Dense search is the second signal and the slow one (an embedder to load, a query to embed): it runs only when
-the generation's vectors are sealed and BM25 is unsure (see ``lexical_sure``); ``search(..., dense=True/False)``
-forces either way.
+Dense search is the second signal and the slow one (an embedder to load, a query to embed): it runs only
+when the generation's vectors are sealed and BM25 is unsure (see ``lexical_sure``);
+``search(..., dense=True/False)`` forces either way.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class KnowledgeBase:
         return bool(self.dense_ranking("预热", 1))
 
     def _get_collection(self):
-        # Two first questions at once must not open Chroma twice (its client is not safe to build concurrently).
+        # Two first questions at once must not open Chroma twice (its client is not safe to build at once).
         with self._collection_lock:
             if self._collection is None:
                 embedder = get_embedder(self.embedder_setting)
@@ -124,7 +124,8 @@ class KnowledgeBase:
         try:
             vec = query_vector(get_embedder(self.embedder_setting), query)
             where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
-            res = self._get_collection().query(query_embeddings=[vec.tolist()], n_results=min(k, len(self.chunks)),
+            res = self._get_collection().query(query_embeddings=[vec.tolist()],
+                                               n_results=min(k, len(self.chunks)),
                                                where=where, include=[])
             return list(res["ids"][0])
         except Exception as exc:  # dense is the second signal: lexical answers alone if it fails
@@ -132,9 +133,10 @@ class KnowledgeBase:
             return []
 
     def lexical_sure(self, query: str, scores: np.ndarray, order: list[int]) -> bool:
-        """The dense gate: BM25 is sure when its best hit leads the next by settings.dense_margin of its score,
-        or holds most (SURE_COVERAGE) of the question's tokens. Measured (eval.bench, retrieval): dense fusion
-        never raised recall@5 on the dev set or on the real plans, and lowered it where BM25 was sure."""
+        """The dense gate: BM25 is sure when its best hit leads the next by settings.dense_margin of its
+        score, or holds most (SURE_COVERAGE) of the question's tokens. Measured (eval.bench, retrieval):
+        dense fusion never raised recall@5 on the dev set or the real plans, and lowered it where BM25 was
+        sure."""
         margin = self.settings.dense_margin
         if margin <= 0:
             return False
@@ -149,7 +151,7 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, doc_ids: set[str] | None = None,
                dense: bool | str = "auto") -> list[Hit]:
-        """Hybrid search: weighted reciprocal-rank fusion of BM25 (weight 1) and dense (settings.dense_weight).
+        """Hybrid search: weighted reciprocal-rank fusion of BM25 (weight 1) and dense (dense_weight).
 
         dense: "auto" asks the dense index only when BM25 is unsure (see lexical_sure); True always
         (when the vectors are there), False never: table and fact answers need no embedder at all.
@@ -210,7 +212,7 @@ class KnowledgeBase:
 
 
 def document_label(name: str, text: str, index: int) -> str:
-    """The file name without extension; failing that (digits in it), the title line; failing that, a number word."""
+    """The file name without extension; failing that (digits in it), the title line; else a number word."""
     import re
 
     stem = name.rsplit(".", 1)[0]
@@ -304,7 +306,7 @@ _KB_LOCK = threading.Lock()
 
 
 def open_kb(settings: Settings, reload: bool = False) -> KnowledgeBase:
-    """The live generation, cached per (kb_dir, generation): a swapped CURRENT is picked up on the next call."""
+    """The live generation, cached per (kb_dir, generation): a swapped CURRENT is picked up next call."""
     gen = current_generation(settings.kb_dir)
     key = (str(settings.kb_dir.resolve()), gen, settings.chroma_host, settings.embedder)
     with _KB_LOCK:
@@ -312,7 +314,8 @@ def open_kb(settings: Settings, reload: bool = False) -> KnowledgeBase:
             return _KB_CACHE[key]
         kb = KnowledgeBase.open(settings)
         _KB_CACHE.clear()
-        _KB_CACHE[(str(settings.kb_dir.resolve()), kb.generation, settings.chroma_host, settings.embedder)] = kb
+        key = (str(settings.kb_dir.resolve()), kb.generation, settings.chroma_host, settings.embedder)
+        _KB_CACHE[key] = kb
         return kb
 
 

@@ -53,7 +53,8 @@ class LexicalIndex:
         fill = self.indptr[:-1].copy()
         while parts:  # each block's postings go straight to their place (token-major, chunks ascending)
             docs, tokens_, tf = parts.pop(0)
-            weights = (idf[tokens_] * (tf / (k1 * ((1 - b) + b * doc_len[docs] / avg_len) + tf))).astype(np.float32)
+            norm = k1 * ((1 - b) + b * doc_len[docs] / avg_len)
+            weights = (idf[tokens_] * (tf / (norm + tf))).astype(np.float32)
             order = np.argsort(tokens_, kind="stable")
             ranked = tokens_[order]
             pos = fill[ranked] + (np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left"))

@@ -83,7 +83,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         values["embed_mode"] = mode
     if env.get("POLICYQA_EMBED_WORKERS"):
         values["embed_workers"] = max(1, int(env["POLICYQA_EMBED_WORKERS"]))
-    for key, name in (("llm_base_url", "LLM_BASE_URL"), ("llm_api_key", "LLM_API_KEY"), ("llm_model", "LLM_MODEL")):
+    for key, name in (("llm_base_url", "LLM_BASE_URL"), ("llm_api_key", "LLM_API_KEY"),
+                      ("llm_model", "LLM_MODEL")):
         value = env.get("POLICYQA_" + name) or env.get(name)
         if value:
             values[key] = value

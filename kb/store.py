@@ -32,8 +32,18 @@ import pandas as pd
 from kb.dense import DENSE_FILE, DENSE_FILES, dense_info, load_vectors, vectors_for, verify_dense, write_dense
 from kb.embed import get_embedder
 from kb.errors import StoreError
-from kb.layout import (GEN_LOCK, chroma_client, collection_name, current_generation, fsync_dir, sha_file,
-                       try_lock, unwritable, write_atomic, writer_lock)
+from kb.layout import (
+    GEN_LOCK,
+    chroma_client,
+    collection_name,
+    current_generation,
+    fsync_dir,
+    sha_file,
+    try_lock,
+    unwritable,
+    write_atomic,
+    writer_lock,
+)
 from kb.records import Cell, Chunk, Fact, Table
 from kb.settings import Settings
 
@@ -189,8 +199,8 @@ def load_generation(gen_dir: Path, with_embeddings: bool = True) -> StoredDocs:
 
 
 def release_free_memory() -> None:
-    """Hand back to the OS what loading freed: pyarrow's pool and glibc's heap keep it otherwise (at a thousand
-    plans ~110 MB of a serving process's memory, measured)."""
+    """Hand back to the OS what loading freed: pyarrow's pool and glibc's heap keep it otherwise (at a
+    thousand plans ~110 MB of a serving process's memory, measured)."""
     try:
         import pyarrow as pa
 

@@ -1,4 +1,4 @@
-"""Tokens for lexical search: CJK unigrams + bigrams, whole ASCII words and numbers (measured best recall here)."""
+"""Tokens for lexical search: CJK unigrams + bigrams, whole ASCII words and numbers (measured best recall)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ingest.pipeline import delete_documents, ingest_files, ingest_paths
-from kb.background import (PROGRESS_FILE, complete_embeddings, embedding_status, start_background_embedding)
+from kb.background import PROGRESS_FILE, complete_embeddings, embedding_status, start_background_embedding
 from kb.dense import DENSE_FILE, vectors_for
 from kb.embed import HashEmbedder, embed_text, register_embedder
 from kb.embed_cache import CACHE_FILE, EmbeddingCache
