@@ -15,6 +15,7 @@ from assistant.entities import Resolver
 from assistant.guard import check
 from assistant import executor as ex
 from assistant.compose import COMPOSED, refuse_wrong_quantity
+from assistant.region_ops import REGION_OPS
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
 from assistant.planner import missing_document, plan_question, strip_titles
@@ -137,7 +138,7 @@ class Assistant:
         if missing:
             return Answer(missing, refused=True, intent="out_of_scope", understood=first.understood(),
                           plan=first.to_dict(), trace=("no document matches the scope words",)), (ent, intent, None)
-        if docs and len(kb.docs) > 1:
+        if docs:
             asked = strip_titles(ent.text, kb, set(docs))
             if asked != ent.text:
                 ent = resolver.resolve(asked)  # the question without the words that name its document
@@ -178,7 +179,8 @@ class Assistant:
                          plan=plan.to_dict())
         answer = refuse_wrong_quantity(kb, plan, answer)
         if (used_context or plan.inherited) and not answer.refused:
-            carried = "、".join(dict.fromkeys(list(ent.regions) + list(ent.indicators) + (
+            regions = list(ent.regions) or (list(plan.scope.regions) if "地区" in plan.inherited else [])
+            carried = "、".join(dict.fromkeys(regions + list(ent.indicators) + (
                 [ex.doc_title(kb, d) for d in plan.scope.doc_ids] if "文件" in plan.inherited else [])))
             if carried:
                 answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
@@ -223,11 +225,18 @@ class Assistant:
     @staticmethod
     def _planned(kb, plan) -> Answer | None:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
-        for run in COMPOSED + ex.EXECUTORS:
-            answer = run(kb, plan)
+        # With one document every question is about it; region operations need no named document then.
+        one = len(kb.docs) == 1
+        for run in COMPOSED + ex.EXECUTORS + (REGION_OPS if plan.scope.doc_ids or one else ()):
+            try:
+                answer = run(kb, plan)
+            except (PolicyQAError, ArithmeticError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+                # One operation failing on an odd table must not cost the user the answer the others give.
+                logger.exception("operation %s failed on %r", run.__name__, plan.question)
+                continue
             if answer is not None:
                 return answer
-        if plan.scope.doc_ids:
+        if plan.scope.doc_ids or (one and not plan.measure.indicators):
             answer = ex.answer_region(kb, plan)
             if answer is not None:
                 return answer

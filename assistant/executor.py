@@ -14,7 +14,7 @@ import re
 
 from assistant.plan import META_WORDS, QueryPlan
 from kb.records import Answer, Citation, Figure
-from tools.base import _chunk_at, cell_citations, dedupe, fmt_num
+from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
 
 COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}
 ROLE_NAMES = {"base": "现状", "target": "目标", "cumulative": "累计", "milestone": "阶段目标", "annual": "年均",
@@ -159,13 +159,22 @@ def _grams(text: str) -> set[str]:
     return {s[i:i + 2] for i in range(len(s) - 1)}
 
 
+def topic_grams(plan: QueryPlan) -> tuple[set[str], set[str]]:
+    """(the follow-up's own words, everything asked): "那氨氮呢" after "清源县化学需氧量减排量多少吨" → ({氨氮}, all)."""
+    about = plan.about
+    own, _, before = about.partition("‖")
+    if not before:
+        return set(), _grams(about)
+    return _grams(own), _grams(own) | _grams(before)
+
+
 def _row_matches(kb, plan: QueryPlan):
     """(table, row label, cells) of the rows the question is about, best first: the resolver's indicator,
     else the label whose words the question covers best ("美丽街区数量" → "提升和新建“美丽街区”数量")."""
     from kb.vocab import indicator_key, is_region_table
 
     wanted = [indicator_key(i) for i in plan.measure.indicators]
-    q = _grams(plan.about)
+    own, q = topic_grams(plan)
     ids = set(plan.scope.doc_ids)
     found = []
     for t in kb.tables:
@@ -187,6 +196,8 @@ def _row_matches(kb, plan: QueryPlan):
                 cover = len(g & q) / len(g)
                 if cover >= 0.6:
                     score = max(score, 1.0 + cover)
+                if own and score:
+                    score += len(own & g) / len(own)  # what the follow-up names decides between the rows
             if score:
                 found.append((score, t, label, cells))
     if not found:
@@ -479,6 +490,30 @@ EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, a
 
 # ---------- region tables: a place's value, ranks and comparisons across places ----------
 
+TABLE_REF = re.compile(r"(专栏|附件|附表|表)\s*([一二三四五六七八九十\d]+)")
+
+
+def referenced_tables(kb, plan: QueryPlan) -> set[str] | None:
+    """Tables the question names by number ("专栏1", "附件1", "表2"): by their title, or the line printed
+    just above them ("附件1" ⏎ title). None when the question names no table."""
+    refs = TABLE_REF.findall(plan.question)
+    if not refs:
+        return None
+    ids = set(plan.scope.doc_ids)
+    found = set()
+    for t in kb.tables:
+        if ids and t.doc_id not in ids:
+            continue
+        above = kb.text_of(t.doc_id)[max(0, t.start - 80):t.start]
+        above = above.strip().split("\n")[-3:]
+        for kind, number in refs:
+            pattern = re.compile(re.escape(kind) + r"\s*" + re.escape(number) + r"(?![\d])")
+            if pattern.match(t.title) or pattern.match(t.caption or "") or any(
+                    pattern.fullmatch(line.strip()) for line in above):
+                found.add(t.table_id)
+    return found
+
+
 def _region_tables(kb, plan: QueryPlan):
     from kb.vocab import is_region_table
 
@@ -492,7 +527,8 @@ def _value_columns(t) -> list[str]:
 
 
 def _column_score(name: str, plan: QueryPlan) -> float:
-    q = plan.about
+    q = plan.about.replace("‖", " ")
+    own, _ = topic_grams(plan)
     score = 0.0
     if plan.measure.year and plan.measure.year in name:
         score += 1.0
@@ -504,6 +540,8 @@ def _column_score(name: str, plan: QueryPlan) -> float:
     g = _grams(re.sub(r"[（(][^）)]*[）)]", "", leaf))
     if g:
         score += 3.0 * len(g & qg) / len(g)
+        if own:
+            score += 3.0 * len(own & g) / len(own)
     pg = _grams(parents)
     if pg:
         score += 1.0 * len(pg & qg) / len(pg)
@@ -520,14 +558,30 @@ def _pick_column(t, plan: QueryPlan) -> list[str]:
     return [scored[0][2]]
 
 
+def region_chart(rows: dict, col: str, highlight) -> dict | None:
+    """The bar chart of one region column (places only, totals left out), the asked places highlighted."""
+    from kb.vocab import is_overall
+
+    values = {label: cols[col].value for label, cols in rows.items()
+              if not is_overall(label) and col in cols and cols[col].value is not None}
+    if len(values) < 2:
+        return None
+    unit = next((cols[col].unit for cols in rows.values() if col in cols and cols[col].unit), "")
+    return {"indicator": col, "unit": unit, "values": values, "highlight": list(highlight)}
+
+
 def answer_region(kb, plan: QueryPlan) -> Answer | None:
     """Values of places in a region table of the named document: lookup, rank, compare, sum."""
     from kb.vocab import is_overall
 
     kind = plan.operation.kind
-    if not plan.scope.doc_ids or kind not in ("lookup", "rank", "nth", "compare", "sum", "fact", "list"):
+    if not (plan.scope.doc_ids or len(kb.docs) == 1) or kind not in ("lookup", "rank", "nth", "compare", "sum", "fact",
+                                                                        "list"):
         return None
+    named = referenced_tables(kb, plan)
     for t in _region_tables(kb, plan):
+        if named and t.table_id not in named:
+            continue
         rows: dict[str, dict[str, object]] = {}
         for c in t.cells:
             rows.setdefault(c.row_label, {})[c.column] = c
@@ -539,7 +593,9 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         title = doc_title(kb, t.doc_id)
         if kind in ("rank", "nth") or (kind == "list" and not places):
             col = columns[0]
-            ranked = sorted(((c.value, label, c) for label, cols in rows.items() if not is_overall(label)
+            excluded = set(plan.scope.exclude)
+            ranked = sorted(((c.value, label, c) for label, cols in rows.items()
+                             if not is_overall(label) and label not in excluded
                              for c in [cols.get(col)] if c is not None and c.value is not None),
                             key=lambda x: -x[0] if plan.operation.order == "desc" else x[0])
             if not ranked:
@@ -547,12 +603,16 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
             n = max(1, plan.operation.n)
             chosen = ranked[n - 1:n] if kind == "nth" else ranked[:n]
             word = "最大" if plan.operation.order == "desc" else "最小"
+            if kind == "nth":
+                word = ("倒数" if plan.operation.order == "asc" else "") + f"第{cn_int(n)}" + (
+                    "大" if plan.operation.order == "desc" else "")
             lines = [f"根据《{title}》{t.title}，“{col}”{word}的是" +
                      "、".join(f"{label}（{value_words(c)}）" for _, label, c in chosen) + "。"]
             cites = [x for _, _, c in chosen for x in cell_citations(kb, t, c)]
             figs = [Figure(f"{label} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]) for _, label, c in
                     chosen]
-            return Answer("\n".join(lines), dedupe(cites), tuple(figs), intent="rank")
+            return Answer("\n".join(lines), dedupe(cites), tuple(figs), intent="rank",
+                          chart=region_chart(rows, col, [label for _, label, _ in chosen]))
         if kind == "sum" or (plan.scope.overall and not places):
             places = totals[:1]
         if not places:
@@ -561,8 +621,8 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         for place in places:
             for col in columns:
                 c = rows[place].get(col)
-                if c is None:
-                    continue
+                if c is None or (c.value is None and c.kind == "empty"):
+                    continue  # "—" in a total row: the table gives no figure there; another table may
                 lines.append(f"{place}“{col}”为{value_words(c)}")
                 cites += list(cell_citations(kb, t, c))
                 if c.value is not None:
@@ -576,5 +636,5 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
             diff = abs(a.value - b.value)
             text += (f"\n{bigger.label.split(' ')[0]}更大，两者相差{fmt_num(diff, 4)}{a.unit}。" if diff else "\n两者相同。")
             figs.append(Figure("差值", diff, a.unit, f"|{fmt_num(a.value, 4)} − {fmt_num(b.value, 4)}|", (a, b)))
-        return Answer(text, dedupe(cites), tuple(figs), intent=kind)
+        return Answer(text, dedupe(cites), tuple(figs), intent=kind, chart=region_chart(rows, columns[0], places))
     return None

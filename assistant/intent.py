@@ -91,7 +91,7 @@ def classify(ent: Entities) -> Intent:
     if AUDIT.search(text):
         return Intent("audit", follow_up=follow)
     excl = EXCLUDE.search(ent.text)  # the excluded names are entities: read them unmasked
-    exclude = [r for r in ent.regions if excl and r[:2] in excl.group(1)]
+    exclude = [r for r in ent.regions if excl and (r[:2] in excl.group(1) or r[-3:] in excl.group(1))]
     named = [r for r in ent.regions if r not in exclude]
     col = column_hint(text, ent)
     if BACKCAST.search(text) and ent.years:

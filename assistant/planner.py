@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 
 from assistant.entities import Entities
-from assistant.intent import Intent
+from assistant.intent import EXCLUDE, NTH, RANK_MAX, RANK_MIN, Intent, _cn_int
 from assistant.plan import Measure, Operation, QueryPlan, Scope
 
 META_PATTERNS = [
@@ -22,8 +22,8 @@ META_PATTERNS = [
                            r"谁(?:印发|发布|制定|下发)|由谁|落款|哪家单位")),
     ("validity", re.compile(r"有效期|废止|失效|还有效|是否有效|有效吗|截止到?什么时候|施行期限|执行期限")),
     ("published_date", re.compile(r"发布日期|发布时间|公开日期|什么时候发布|何时发布|哪天发布")),
-    ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|什么时候印发|何时印发|哪天印发|印发日期|印发时间|"
-                               r"什么时候出台|何时出台|哪一天")),
+    ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|(?:什么时候|何时|哪天|哪一天|哪日)(?:印发|成文|签署|出台)|"
+                               r"印发日期|印发时间|哪一天")),
     ("attachments", re.compile(r"(?:哪些|几个|多少个|什么)附件|附件(?:有哪些|有几个|有什么|是什么|名称|清单|列了|包括)")),
     ("period", re.compile(r"规划期(?:限|是)?|实施期限|执行期|期限是|哪几年|起止年")),
 ]
@@ -50,6 +50,9 @@ ALIAS_WORDS = re.compile(r"指的是|指什么|是指|是什么意思|的全称|
 REQUIREMENTS = re.compile(r"有(?:什么|哪些)要求|要求是什么|提出了?(?:什么|哪些)要求|怎么要求")
 
 
+TOPIC_SEP = "‖"  # a follow-up's own words ‖ the question before (see executor.topic_grams)
+PLACE_NTH = re.compile(r"排(?:名|在)?(倒数)?第([二三四五六七八九十\d]+)(?:位|名)?")
+WHICH = re.compile(r"哪(?:个|一个|些|几个|家|项|一项)?|谁")
 FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|再问)|呢[？?]?$|^(?:现状|目标|基期|属性|单位)[呢？?]")
 
 
@@ -79,7 +82,11 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
                           year=measure.year or ("" if measure.role else prev.measure.year),
                           role=measure.role or prev.measure.role, unit=measure.unit or prev.measure.unit)
         carried.append("指标")
-    topic = prev.about if "指标" in carried else plan.about
+    topic = plan.about
+    if "指标" in carried:
+        own = re.sub(r"^(?:那么|那|还有|另外|再问)|呢|[？?。，,！!]|是多少|多少|怎么样|如何|的$", "", text).strip()
+        # The follow-up's own words ("那氨氮呢") outweigh the earlier question's ("清源县化学需氧量减排量多少吨")
+        topic = f"{own}{TOPIC_SEP}{prev.about}" if len(own) >= 2 and own not in prev.about else prev.about
     kind = plan.operation if plan.operation.kind not in ("fact", "narrative") else prev.operation
     return replace(plan, scope=scope, measure=measure, operation=kind, inherited=tuple(carried) or plan.inherited,
                    topic=topic)
@@ -117,6 +124,21 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     elif re.search(r"哪一?年|什么时候|何时", text) and not meta_field:
         quantity = "date"
     kind = _operation(text, intent, meta_field)
+    order, n = intent.order, intent.nth or intent.top or 1
+    exclude = tuple(intent.exclude)
+    excl = EXCLUDE.search(text)
+    if excl and not exclude:
+        exclude = tuple(r for r in ent.regions if r[:2] in excl.group(1) or r[-3:] in excl.group(1))
+    placed = PLACE_NTH.search(text)
+    if placed and kind in ("fact", "narrative", "lookup", "rank", "nth"):
+        kind, n = "nth", _cn_int(placed.group(2))
+        order = "asc" if placed.group(1) else "desc"
+    if kind in ("rank", "nth") and intent.kind != "rank":
+        order = "asc" if RANK_MIN.search(text) and not RANK_MAX.search(text) else "desc"
+        nth = NTH.search(text)
+        if kind == "nth" and nth:
+            n = _cn_int(nth.group(1))
+            order = "asc" if nth.group(0)[-1] in "小低少" else "desc"
     comparator, threshold = "", None
     th = THRESHOLD.search(text)
     if th and kind in ("filter", "list", "lookup", "count") and re.search(r"哪些|哪几|几个|多少个|有哪", text):
@@ -136,10 +158,10 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     inherited = ("地区", "指标") if used_context else ()
     return QueryPlan(
         question=text,
-        scope=Scope(docs, tuple(ent.regions), ent.overall, tuple(intent.exclude)),
+        scope=Scope(docs, tuple(r for r in ent.regions if r not in exclude), ent.overall, exclude),
         measure=Measure(tuple(ent.indicators), subject, role, ent.years[-1] if ent.years else "", quantity,
                         unit_m.group(1) if unit_m else "", meta_field),
-        operation=Operation(kind, intent.order, intent.nth or intent.top or 1, comparator, threshold),
+        operation=Operation(kind, order, n, comparator, threshold),
         inherited=inherited,
         unknown=tuple(ent.unknown_places + ent.unknown_terms + ent.unknown_periods + ent.unknown_years),
         suggestions=tuple(ent.suggestions),
@@ -160,6 +182,12 @@ def _operation(text: str, intent: Intent, meta_field: str) -> str:
     kind = intent.kind
     if kind == "rank":
         return "nth" if intent.nth else "rank"
+    if kind in ("fact", "narrative", "lookup", "profile") and WHICH.search(text):
+        # "哪个区县化学需氧量减排任务最大": a rank even when the column is not a known indicator
+        if NTH.search(text):
+            return "nth"
+        if RANK_MAX.search(text) or RANK_MIN.search(text):
+            return "rank"
     if kind == "compute":
         return {"annual": "annual", "mean": "mean", "sum": "sum", "abs_change": "difference", "backcast": "backcast",
                 "per_year": "per_year", "project": "project"}.get(intent.op, "lookup")
@@ -169,7 +197,7 @@ def _operation(text: str, intent: Intent, meta_field: str) -> str:
 def _fact_subject(text: str, ent: Entities) -> str:
     """What a prose question is about, without its question words ("电石淘汰量是多少" → "电石淘汰量")."""
     s = re.sub(r"《[^》]{1,80}》", "", text)
-    s = re.sub(r"[？?。！!，,]|是多少|多少|是什么|有哪些|哪些|吗|呢|请问|规划中|方案中|文件中|的$", "", s)
+    s = re.sub(r"[？?。！!，,]|是多少|多少|是什么|有哪些|哪些|吗|呢|请问|规划中|方案中|文件中|的$|^那么?", "", s)
     return s.strip()[:30]
 
 
