@@ -128,11 +128,12 @@ class _Reporter:
         self.gen = gen
         self.progress = progress
         self.started = time.time()
+        self.pid = os.getpid()
         self._last = (0.0, "")
 
     def write(self, state: str, stage: str = "", done: int = 0, total: int = 0, **extra) -> None:
         data = {"generation": self.gen, "state": state, "stage": stage, "done": done, "total": total,
-                "pid": os.getpid(), "started": self.started, "updated": time.time(), **extra}
+                "pid": self.pid, "started": self.started, "updated": time.time(), **extra}
         try:
             write_atomic(self.path, json.dumps(data, ensure_ascii=False))
         except OSError as exc:  # progress is for display; a full disk shows up where it matters
@@ -266,6 +267,11 @@ def start_background_embedding(settings: Settings) -> bool:
         logger.warning("background embedder not started: %s", exc)
         return False
     threading.Thread(target=proc.wait, name="policyqa-embed-reaper", daemon=True).start()
+    gen = current_generation(settings.kb_dir)
+    if gen:  # "running" from now on, not "pending" while the new process imports (it rewrites this)
+        reporter = _Reporter(settings.kb_dir, gen)
+        reporter.pid = proc.pid
+        reporter.write("running", "load")
     return True
 
 

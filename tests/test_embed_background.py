@@ -155,6 +155,7 @@ def test_a_detached_process_seals_the_vectors_and_reports_progress(tmp_path, sam
         time.sleep(0.05)
     assert status.complete, (states, (settings.kb_dir / "embedding.log").read_text(errors="replace"))
     assert status.fraction == 1.0 and verify_generation(settings) == []
+    assert states <= {"running", "complete"}  # "running" from the start: never "pending" while it imports
     assert not start_background_embedding(settings)  # nothing left to do
 
 
