@@ -16,6 +16,7 @@ from assistant.guard import check
 from assistant import executor as ex
 from assistant.compose import COMPOSED, refuse_wrong_quantity
 from assistant.region_ops import REGION_OPS
+from assistant.row_ops import ROW_OPS
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
 from assistant.planner import missing_document, plan_question, strip_titles
@@ -227,7 +228,7 @@ class Assistant:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
         # With one document every question is about it; region operations need no named document then.
         one = len(kb.docs) == 1
-        for run in COMPOSED + ex.EXECUTORS + (REGION_OPS if plan.scope.doc_ids or one else ()):
+        for run in COMPOSED + ex.EXECUTORS + ROW_OPS + (REGION_OPS if plan.scope.doc_ids or one else ()):
             try:
                 answer = run(kb, plan)
             except (PolicyQAError, ArithmeticError, ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -240,7 +241,8 @@ class Assistant:
             answer = ex.answer_region(kb, plan)
             if answer is not None:
                 return answer
-        if plan.measure.role in ("attribute", "unit", "milestone", "base", "cumulative") or plan.scope.doc_ids:
+        if plan.measure.role in ("attribute", "unit", "milestone", "base", "cumulative") or plan.scope.doc_ids or (
+                one and plan.operation.kind != "narrative"):
             return ex.answer_row(kb, plan)
         return None
 

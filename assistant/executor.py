@@ -45,6 +45,19 @@ def quote_citation(kb, doc_id: str, quote: str) -> Citation | None:
     return Citation(kb.doc_name(doc_id), chunk.section_path if chunk else "", quote, chunk_id, doc_id)
 
 
+NOTE_MARKS = ("〔", "［", "/", "*", "※", "△", "▲", "①", "②", "③", "#")
+
+
+def table_note(kb, t, cells) -> tuple[str, Citation | None]:
+    """The table's note that explains a mark the quoted cells carry ("〔 〕内为五年累计数", "“/”表示基期未统计"),
+    with its citation; ("", None) when no cell carries a mark a note explains."""
+    marks = {m for c in cells for m in NOTE_MARKS if m in (c.raw or "")}
+    for note in getattr(t, "notes", ()) or ():
+        if any(m in note or (m == "〔" and "〔 〕" in note) for m in marks):
+            return note, quote_citation(kb, t.doc_id, note)
+    return "", None
+
+
 def _docs_in_scope(kb, plan: QueryPlan) -> list[dict]:
     ids = set(plan.scope.doc_ids)
     return [d for d in kb.docs if not ids or d["doc_id"] in ids]
@@ -171,7 +184,7 @@ def topic_grams(plan: QueryPlan) -> tuple[set[str], set[str]]:
 def _row_matches(kb, plan: QueryPlan):
     """(table, row label, cells) of the rows the question is about, best first: the resolver's indicator,
     else the label whose words the question covers best ("美丽街区数量" → "提升和新建“美丽街区”数量")."""
-    from kb.vocab import indicator_key, is_region_table
+    from kb.vocab import indicator_key, indicator_keys, is_region_table
 
     wanted = [indicator_key(i) for i in plan.measure.indicators]
     own, q = topic_grams(plan)
@@ -184,13 +197,13 @@ def _row_matches(kb, plan: QueryPlan):
         for c in t.cells:
             rows.setdefault(c.row_label, []).append(c)
         for label, cells in rows.items():
-            key = indicator_key(label)
             score = 0.0
             for w in wanted:
-                if key == w:
-                    score = max(score, 2.0)
-                elif len(w) >= 2 and (w in key or key in w):
-                    score = max(score, 1.0 + min(len(w), len(key)) / max(len(w), len(key)))
+                for key in indicator_keys(label):
+                    if key == w:
+                        score = max(score, 2.0)
+                    elif len(w) >= 2 and (w in key or key in w):
+                        score = max(score, 1.0 + min(len(w), len(key)) / max(len(w), len(key)))
             g = _grams(re.sub(r"[（(][^）)]*[）)]", "", label))
             if g:
                 cover = len(g & q) / len(g)
@@ -244,6 +257,9 @@ def _pick(cells, plan: QueryPlan):
         return [c for c in cells if c.role == "attribute"]
     if year:
         chosen = [c for c in values if c.year == year]
+        if chosen and role in ("base", "target") and not any(c.role == role for c in chosen):
+            # "目标怎么定的？2020年是多少？": the target and the 2020 value are both asked
+            chosen = [c for c in values if c.role == role] + chosen
         if chosen:
             return chosen
     if role in ("base", "target", "milestone", "annual", "change", "cumulative"):
@@ -279,6 +295,8 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
     """A row's values by column role or year; the attribute or unit of an indicator."""
     if plan.operation.kind not in ("lookup", "fact", "narrative") or plan.scope.regions:
         return None
+    if plan.measure.year and re.search(rf"(?:比|较|相比|相对){plan.measure.year}年", plan.question):
+        return None  # "比2005年下降了多少": a change since a base year, which the prose states, not a column
     matches = _row_matches(kb, plan)
     if not matches or any(not t.roles for t, _, _ in matches):
         return None
@@ -309,9 +327,20 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                 return Answer(f"《{title}》没有给出“{label}”以{plan.measure.unit}计的数值，只给出：{stated}。",
                               dedupe(list(cell_citations(kb, t, picked[0]))), refused=True, intent="lookup",
                               trace=("unit asked not in the table",))
+            if picked and all(c.value is None and c.kind == "empty" for c in picked):
+                note, note_cite = table_note(kb, t, picked)
+                shown = "、".join(f"{c.column}为“{c.raw}”" for c in picked)
+                return Answer(f"《{title}》{t.title}中“{label}”{shown}，表中没有给出这一数值"
+                              + (f"（表注：{note}）" if note else "") + "。",
+                              dedupe(list(cell_citations(kb, t, picked[0])) + ([note_cite] if note_cite else [])),
+                              refused=True, intent="lookup", trace=("the asked cell is empty",))
             parts = [f"{c.column}{'：' if c.kind == 'text' else '为'}{value_words(c)}" for c in picked]
             head = f"“{label}”" + (f"（{cells[0].parent_label}）" if cells[0].parent_label else "")
             lines.append(f"根据{where}，{head}{'，'.join(parts)}。")
+            note, note_cite = table_note(kb, t, picked)
+            if note:
+                lines[-1] += f"（表注：{note}）"
+                citations.append(note_cite) if note_cite else None
             for c in picked:
                 if c.value is not None:
                     figures.append(Figure(f"{label} {c.column}", c.value, c.unit, "", (),

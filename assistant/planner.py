@@ -30,7 +30,7 @@ META_PATTERNS = [
 ROLE_PATTERNS = [
     ("attribute", re.compile(r"属性|约束性还是预期性|是约束性|是预期性|约束性指标|预期性指标")),
     ("unit", re.compile(r"单位是|计量单位|用什么单位|以什么单位")),
-    ("annual", re.compile(r"年均|平均每年|每年")),
+    ("annual", re.compile(r"年均(?!浓度|气温|温度|降水|值)|平均每年|每年")),
     ("cumulative", re.compile(r"累计|五年合计|五年总计")),
     ("milestone", re.compile(r"\d{1,2}月(?:底|前|中旬|末)|季度|阶段性?目标|时间节点")),
     ("base", re.compile(r"现状|基期|基准年|基础值|目前|当前|现在|现有|完成值|完成了|完成情况|实际|已经")),

@@ -108,6 +108,8 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                 # "比2005年下降多少": a table whose years do not include 2005 cannot say.
                 matches = [m for m in matches if is_region_table(m.table)
                            or base.group(1) in " ".join(m.table.columns)]
+            filled = [m for m in matches if not (m.cell.value is None and m.cell.kind == "empty")]
+            matches = filled or matches  # "—" in a total row says nothing when another table gives the figure
             if not matches:
                 continue
             years = list(dict.fromkeys(ent.years))

@@ -27,6 +27,18 @@ def indicator_key(name: str) -> str:
     return s or re.sub(r"\s+", "", name or "")
 
 
+_CODE_ALIAS = re.compile(r"([\u4e00-\u9fff]{2,8})[（(]((?=[^）)]*[A-Za-z])[A-Za-z0-9.₂₅]{1,8})[）)]")
+
+
+def indicator_keys(name: str) -> tuple[str, ...]:
+    """The keys a name answers to: "细颗粒物（PM2.5）年均浓度" is both 细颗粒物年均浓度 and PM2.5年均浓度."""
+    keys = [indicator_key(name)]
+    m = _CODE_ALIAS.search(name or "")
+    if m:
+        keys.append(indicator_key(name[:m.start()] + m.group(2) + name[m.end():]))
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
 SHORT_FORM_SUFFIXES = ("自治区", "自治州", "地区", "街道", "市", "盟", "州", "县", "区", "旗", "省", "镇", "乡")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from kb.errors import NotInKnowledgeBase, ToolError
 from kb.records import Cell, Figure, Table
-from kb.vocab import indicator_key, is_overall, is_region_table, region_short
+from kb.vocab import indicator_key, indicator_keys, is_overall, is_region_table, region_short
 from tools import calc
 from tools.base import ToolResult, cell_citations, cell_figure, dedupe, fmt_num
 
@@ -19,15 +19,16 @@ class Match:
 
 
 def _key_match(query_key: str, name: str) -> int:
-    """2 exact, 1 containment, 0 none."""
-    key = indicator_key(name)
-    if not query_key or not key:
+    """2 exact, 1 containment, 0 none; a name with a code in brackets ("细颗粒物（PM2.5）…") answers to both."""
+    if not query_key:
         return 0
-    if key == query_key:
-        return 2
-    if len(query_key) >= 2 and (query_key in key or key in query_key):
-        return 1
-    return 0
+    best = 0
+    for key in indicator_keys(name):
+        if key == query_key:
+            return 2
+        if len(query_key) >= 2 and (query_key in key or key in query_key):
+            best = 1
+    return best
 
 
 def _region_match(query: str, label: str) -> bool:
