@@ -228,7 +228,7 @@ class Assistant:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
         # With one document every question is about it; region operations need no named document then.
         one = len(kb.docs) == 1
-        for run in COMPOSED + ex.EXECUTORS + ROW_OPS + (REGION_OPS if plan.scope.doc_ids or one else ()):
+        for run in COMPOSED + (REGION_OPS if plan.scope.doc_ids or one else ()) + ex.EXECUTORS + ROW_OPS:
             try:
                 answer = run(kb, plan)
             except (PolicyQAError, ArithmeticError, ValueError, KeyError, IndexError, TypeError, AttributeError):

@@ -41,7 +41,8 @@ UNIT_ASKED = re.compile(r"多少(万?亿?(?:吨标准煤|吨|亩|公顷|平方�
 COUNT_ASKED = re.compile(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|"
                          r"个阶段|部分)")
 THRESHOLD = re.compile(r"(不低于|不少于|至少|不小于|大于等于|超过|高于|大于|多于|不高于|不超过|不大于|低于|小于|少于|以上|以下)"
-                       r"\s*(\d+(?:\.\d+)?)\s*(%|个百分点)?|(\d+(?:\.\d+)?)\s*(%)?\s*(以上|以下|及以上|及以下)")
+                       r"\s*(\d+(?:\.\d+)?)\s*(%|个百分点)?|(\d+(?:\.\d+)?)\s*(%|万?吨|万?元|亿元|公里|千米|个|项|微克/立方米|"
+                       r"平方公里|平方米|公顷|万?亩|万?千瓦|天)?\s*(以上|以下|及以上|及以下)")
 THRESHOLD_COMPARATOR = {"不低于": "≥", "不少于": "≥", "至少": "≥", "不小于": "≥", "大于等于": "≥", "以上": "≥", "及以上": "≥",
                         "超过": ">", "高于": ">", "大于": ">", "多于": ">", "不高于": "≤", "不超过": "≤", "不大于": "≤",
                         "以下": "≤", "及以下": "≤", "低于": "<", "小于": "<", "少于": "<"}
@@ -141,7 +142,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
             order = "asc" if nth.group(0)[-1] in "小低少" else "desc"
     comparator, threshold = "", None
     th = THRESHOLD.search(text)
-    if th and kind in ("filter", "list", "lookup", "count") and re.search(r"哪些|哪几|几个|多少个|有哪", text):
+    if th and kind in ("filter", "list", "lookup", "count", "fact", "narrative") and re.search(
+            r"哪些|哪几|几个|多少个|有哪", text):
         word = th.group(1) or th.group(6)
         comparator = THRESHOLD_COMPARATOR.get(word, "")
         threshold = float(th.group(2) or th.group(4))

@@ -15,7 +15,7 @@ from assistant.executor import (_column_score, _grams, _region_tables, _value_co
                                 referenced_tables, value_words)
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
-from kb.vocab import is_overall, is_region_table
+from kb.vocab import indicator_keys, is_overall, is_region_table
 from tools import calc
 from tools.base import cell_citations, dedupe, fact_citation, fmt_num
 
@@ -126,6 +126,9 @@ def _overall_cell(kb, plan, t, col, unit, total_row: bool = True):
     if total:
         return t, total[1], 1.0
     role = next((r for name, r in zip(t.columns, t.roles) if name == col), "")
+    if role not in ("base", "target"):
+        # a column of amounts allotted to places ("减排量") answers to the plan's target, unless a base is asked
+        role = "base" if re.search(r"基期|现状|完成", plan.question) else "target"
     leaf = _grams(re.sub(r"目标|任务|[（(][^）)]*[）)]", "", col))
     best = None
     for other in kb.tables:
@@ -134,14 +137,16 @@ def _overall_cell(kb, plan, t, col, unit, total_row: bool = True):
         for c in other.cells:
             if c.value is None or c.role in ("attribute", "text", "label", "index", "group", "unit"):
                 continue
-            g = _grams(re.sub(r"[（(][^）)]*[）)]", "", c.row_label))
-            if not g:
-                continue
-            overlap = len(g & leaf) / max(1, len(leaf | g) ** 0.5 * len(leaf) ** 0.5)
+            overlap = 0.0
+            for key in indicator_keys(c.row_label) + (c.row_label,):
+                g = _grams(re.sub(r"[（(][^）)]*[）)]", "", key))
+                if g and leaf:
+                    overlap = max(overlap, len(g & leaf) / (len(g) * len(leaf)) ** 0.5)
             factor = 1.0 if c.unit == unit else (_convert(1.0, c.unit, unit) if c.unit and unit else None)
             if factor is None or overlap < 0.5:
                 continue
-            score = overlap + (0.5 if role and c.role == role else 0.0)
+            cell_role = "target" if c.role == "cumulative" and not re.search(r"基期|现状|完成", c.column) else c.role
+            score = overlap + (0.5 if cell_role == role else 0.0)
             if best is None or score > best[0]:
                 best = (score, other, c, factor)
     return best[1:] if best else None
@@ -172,6 +177,8 @@ def answer_versus_whole(kb, plan: QueryPlan) -> Answer | None:
     diff = Figure("相差", gap, unit, f"|{fmt_num(a.value, 4)} − {fmt_num(other, 4)}|", (a, b))
     verdict = "高于" if a.value > other else ("低于" if a.value < other else "等于")
     scaled = "" if factor == 1.0 else f"（即{fmt_num(other, 4)}{mine.unit}）"
+    if factor != 1.0:
+        b = Figure(b.label, other, mine.unit, f"{fmt_num(c2.value, 4)}{c2.unit} × {fmt_num(factor, 4)}", (b,))
     text = (f"{place}“{col}”为{value_words(mine)}（{_where(kb, t)}）；全域“{c2.row_label}”{c2.column}为{value_words(c2)}"
             f"{scaled}（{t2.title}）。{place}{verdict}全域" + (f"，相差{fmt_num(gap, 4)}{unit}。" if gap else "。"))
     return Answer(text, dedupe(list(cell_citations(kb, t, mine)) + list(cell_citations(kb, t2, c2))), (a, b, diff),
@@ -180,7 +187,7 @@ def answer_versus_whole(kb, plan: QueryPlan) -> Answer | None:
 
 def answer_spread(kb, plan: QueryPlan) -> Answer | None:
     """"各区县PM2.5目标浓度最高和最低的分别是谁？差多少": the two ends of one column and their gap."""
-    if plan.operation.kind != "range" or plan.measure.indicators:
+    if plan.operation.kind != "range":
         return None
     found = region_column(kb, plan)
     if not found:
@@ -207,7 +214,8 @@ BOUND_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低�
 def answer_places_past(kb, plan: QueryPlan) -> Answer | None:
     """"优良天数比例目标不低于88%的区县有哪些", "…在2000吨以上的区县有几个": places of one column past a bound."""
     op, x = plan.operation.comparator, plan.operation.threshold
-    if plan.operation.kind not in ("filter", "count") or x is None or op not in TESTS or plan.measure.indicators:
+    if plan.operation.kind not in ("filter", "count") or x is None or op not in TESTS or not re.search(
+            r"区县|地区|盟市|城市|市|县|区|镇|街道|乡|旗|省", plan.question):
         return None
     found = region_column(kb, plan)
     if not found:
@@ -267,6 +275,9 @@ def answer_adds_up(kb, plan: QueryPlan) -> Answer | None:
         lines.append(f"{t2.title}中“{c2.row_label}”{c2.column}为{value_words(c2)}{scaled}，{'一致' if same else '不一致'}")
         verdicts.append(same)
         figures.append(_fig(kb, t2, c2))
+        if factor != 1.0:
+            figures.append(Figure(f"{c2.row_label}（换算为{unit}）", value, unit,
+                                  f"{fmt_num(c2.value, 4)}{c2.unit} × {fmt_num(factor, 4)}", (figures[-1],)))
         cites += list(cell_citations(kb, t2, c2))
     if not verdicts:
         return None
