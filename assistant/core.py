@@ -26,7 +26,7 @@ from kb.records import Answer, Citation, Figure
 from kb.settings import Settings, load_settings
 from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
-from tools.base import cn_int, fmt_num, header_citation
+from tools.base import cn_int, dedupe, fmt_num, header_citation
 
 logger = logging.getLogger(__name__)
 PER_DOCUMENT = ("rank", "compare", "list", "filter")
@@ -84,7 +84,11 @@ class Assistant:
             kb, resolver, audit_cache = self._state()
             if doc_ids:
                 kb = kb.subset(set(doc_ids))
-            answer, turn = self._answer(text, conversation, kb, resolver, audit_cache)
+            parts = question_parts(text)
+            if len(parts) > 1:
+                answer, turn = self._answer_parts(parts, text, conversation, kb, resolver, audit_cache)
+            else:
+                answer, turn = self._answer(text, conversation, kb, resolver, audit_cache)
         except BadQuestion as exc:
             return Answer(exc.user_message, refused=True, intent="bad_question", trace=(str(exc),))
         except StoreError as exc:
@@ -97,6 +101,30 @@ class Assistant:
             conversation.add(Turn(text, turn[0], turn[1], answer, turn[2]))
         ms = (time.perf_counter() - started) * 1000
         return replace(answer, trace=answer.trace + (f"{ms:.1f} ms",))
+
+    def _answer_parts(self, parts, text, conversation, kb, resolver, audit_cache):
+        """"目标是多少？现状呢？": each part answered in turn as a follow-up of the one before, one answer."""
+        scratch = Conversation(list(conversation.turns) if conversation is not None else [])
+        answers, turn = [], None
+        for i, part in enumerate(parts):
+            asked = part if i == 0 or FOLLOW_ON.match(part) else "那" + part
+            answer, turn = self._answer(asked, scratch, kb, resolver, audit_cache)
+            answer = self._guard(self._with_headers(kb, answer), text)
+            if turn is not None:
+                scratch.add(Turn(asked, turn[0], turn[1], answer, turn[2]))
+            if i and not _adds(answer, answers):
+                continue
+            answers.append(answer)
+        if len(answers) == 1:
+            return answers[0], turn
+        shown = [answers[0]] + [a for a in answers[1:] if not a.refused or not answers[0].refused]
+        text_out = "\n".join(a.text for a in shown)
+        return Answer(text_out, dedupe(c for a in shown for c in a.citations),
+                      tuple(f for a in shown for f in a.figures), all(a.refused for a in shown),
+                      tuple(t for a in shown for t in a.trace), shown[0].intent, shown[0].chart,
+                      understood="；".join(dict.fromkeys(a.understood.replace("我理解为：", "", 1 if k else 0)
+                                                        for k, a in enumerate(shown) if a.understood)),
+                      plan=shown[-1].plan), turn
 
     def answer_plan(self, plan: QueryPlan) -> Answer | None:
         """Answer a plan filled elsewhere (an LLM's structured output) with the same executor and number guard;
@@ -375,6 +403,41 @@ class Assistant:
         text = "系统无法核实回答中的全部数字，以下仅列出原文出处供核对：\n" + quotes if quotes else "系统无法核实回答中的数字，已停止作答。"
         return Answer(text, answer.citations, answer.figures, not quotes, answer.trace + (f"guard: unsupported {bad}",),
                       answer.intent, understood=answer.understood, plan=answer.plan)
+
+
+ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|呢|分别|各|相差|差|吗|有|一共|共|总共|大约|大概|约|的|了|"
+                         r"个|项|座|条|处|家|台|套|间|株|万|亿|吨|公顷|亩|公里|千米|平方米|米|元|天|次|%|[？?，,。！!\s]")
+FOLLOW_ON = re.compile(r"^(?:那|和|跟|与|同|比|较|其中|另外|还有)")
+PARTS = re.compile(r"(?<=[？?])")
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions one message asks: split at question marks; a part that only repeats the asking
+    ("多少吨？", "差多少？", "一共几项？") stays with the part before it."""
+    parts: list[str] = []
+    for piece in PARTS.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and len(re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", ONLY_ASKING.sub("", piece))) < 2:
+            parts[-1] += piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def _adds(answer: Answer, before: list[Answer]) -> bool:
+    """Does a later part's answer say something the earlier ones did not (a new number, other words)?"""
+    from assistant.guard import stated_numbers
+
+    said = "\n".join(a.text for a in before)
+    new_numbers = [n for n in stated_numbers(answer.text) if n not in stated_numbers(said)]
+    if new_numbers:
+        return True
+    core = re.sub(r"^（接上一问：[^）]*）", "", answer.text)
+    grams = {core[i:i + 2] for i in range(len(core) - 1)}
+    seen = {said[i:i + 2] for i in range(len(said) - 1)}
+    return bool(grams) and len(grams & seen) / len(grams) < 0.7
 
 
 _DEFAULT: Assistant | None = None

@@ -49,6 +49,7 @@ def unsupported_numbers(text: str, citations, figures: tuple[Figure, ...] | list
     pool = []
     for c in citations:
         pool.extend(stated_numbers(c.quote))
+        pool.extend(stated_numbers(getattr(c, "section_path", "") or ""))  # "【专栏1 …】": the cited section's name
     pool.extend(_figure_values(figures))
     pool.extend(stated_numbers(question))
     return [n for n in stated_numbers(text) if not any(close(n, p) for p in pool)]

@@ -125,6 +125,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     elif re.search(r"哪一?年|什么时候|何时", text) and not meta_field:
         quantity = "date"
     kind = _operation(text, intent, meta_field)
+    if kind == "narrative" and ent.indicators and role in ("target", "base", "attribute", "unit", "milestone"):
+        kind = "lookup"  # "红线面积的目标怎么定的": the row's target cell, not a passage about it
     order, n = intent.order, intent.nth or intent.top or 1
     exclude = tuple(intent.exclude)
     excl = EXCLUDE.search(text)

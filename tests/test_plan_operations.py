@@ -100,3 +100,18 @@ def test_target_and_a_year_asked_together_are_both_given(bot):
 def test_an_empty_total_cell_falls_through_to_the_overall_table(bot):
     answer = ask(bot, "PM2.5年均浓度2025年目标是多少？")
     assert check_number(answer.text, [35]) and "—" not in answer.text, answer.text
+
+
+def test_question_parts_keep_a_bare_asking_with_the_part_before():
+    from assistant.core import question_parts
+
+    assert question_parts("哪个区县减排量最大？多少吨？最小的是哪个？") == ["哪个区县减排量最大？多少吨？", "最小的是哪个？"]
+    assert question_parts("目标是多少？现状呢？") == ["目标是多少？", "现状呢？"]
+    assert question_parts("乌海市二氧化硫目标是多少") == ["乌海市二氧化硫目标是多少"]
+
+
+def test_each_part_of_a_message_is_answered(bot):
+    answer = ask(bot, "森林覆盖率的目标是多少？现状呢？")
+    assert check_number(answer.text, [32, 30]), answer.text
+    answer = ask(bot, "哪个区县化学需氧量减排量最大？多少吨？最小的是哪个？")
+    assert check_number(answer.text, [3000, 1500]) and "城关区" in answer.text and "白水县" in answer.text, answer.text
