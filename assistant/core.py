@@ -69,10 +69,12 @@ class Assistant:
         """
         kb, resolver, _ = self._state()
         resolver.resolve("预热")
+        # The dense gate may skip a warm-up search; warm the embedder and Chroma themselves.
         if dense_in_background:
-            threading.Thread(target=kb.search, args=("预热",), kwargs={"k": 1}, daemon=True).start()
+            threading.Thread(target=kb.warm_dense, daemon=True).start()
         else:
-            kb.search("预热", k=1)
+            kb.warm_dense()
+        kb.search("预热", k=1)
 
     # ----- answering -----
     def ask(self, question: str, conversation: Conversation | None = None,

@@ -281,6 +281,27 @@ def strip_titles(text: str, kb, doc_ids) -> str:
     return text
 
 
+_TITLE_INDEX: dict[tuple[str, ...], tuple[dict, dict]] = {}
+
+
+def _title_index(kb) -> tuple[dict, dict]:
+    """Each document's title grams and each gram's weight (1 / the titles holding it), kept per set of
+    documents: document ids are content hashes, so the same ids always mean the same titles."""
+    key = tuple(d["doc_id"] for d in kb.docs)
+    found = _TITLE_INDEX.get(key)
+    if found is None:
+        titles = {d["doc_id"]: [_grams(n) - GENERIC_TITLE for n in document_titles(d)] for d in kb.docs}
+        df: dict[str, int] = {}
+        for grams in titles.values():
+            for g in set().union(*grams) if grams else ():
+                df[g] = df.get(g, 0) + 1
+        weight = {g: 1.0 / n for g, n in df.items()}  # "普陀区" in two titles says less than "国土空间"
+        if len(_TITLE_INDEX) >= 8:
+            _TITLE_INDEX.clear()
+        found = _TITLE_INDEX[key] = (titles, weight)
+    return found
+
+
 def scope_documents(text: str, kb) -> tuple[str, ...]:
     """Documents a question names by (a paraphrase of) their title; () when it names none."""
     docs = list(kb.docs)
@@ -289,12 +310,7 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     q = _grams(text)
     if not q:
         return ()
-    titles = {d["doc_id"]: [_grams(n) - GENERIC_TITLE for n in document_titles(d)] for d in docs}
-    df: dict[str, int] = {}
-    for grams in titles.values():
-        for g in set().union(*grams) if grams else ():
-            df[g] = df.get(g, 0) + 1
-    weight = {g: 1.0 / n for g, n in df.items()}  # "普陀区" in two titles says less than "国土空间"
+    titles, weight = _title_index(kb)
     scored = []
     for d in docs:
         best = 0.0

@@ -67,6 +67,12 @@ def get_assistant(_settings: Settings, key: str) -> Assistant:
 
     def warm() -> None:
         try:
+            from kb.background import resume_embedding
+
+            resume_embedding(_settings)  # vectors an interrupted run left go on being filled in
+        except Exception as exc:  # vectors are an improvement; answering never waits for them
+            logger.warning("could not resume embedding: %s", exc)
+        try:
             bot.warm_up(dense_in_background=True)
         except Exception as exc:  # e.g. no knowledge base yet: the first question reports it properly
             logger.warning("warm-up failed: %s", exc)

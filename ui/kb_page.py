@@ -104,6 +104,22 @@ def job_progress() -> None:
     st.progress(job.fraction, text=job.status)
 
 
+@st.fragment(run_every=2.0)
+def embedding_progress(settings: Settings) -> None:
+    """The vector index filled in behind a live generation: tables, figures and keyword search answer meanwhile."""
+    from kb.background import embedding_status
+
+    try:
+        status = embedding_status(settings)
+    except (OSError, ValueError) as exc:
+        logger.debug("embedding status unreadable: %s", exc)
+        return
+    if status.state in ("running", "pending"):
+        st.progress(status.fraction, text=status.message)
+    elif status.state == "failed":
+        st.warning(status.message + "（可在命令行运行 python -m ingest --embed 续做）")
+
+
 def render_report(job: Job) -> None:
     if job.error:
         st.error(f"{job.kind}失败：{job.error}（原有知识库未改变）")
@@ -226,6 +242,7 @@ def page_kb(settings: Settings) -> None:
             render_report(job)
         else:
             job_progress()
+    embedding_progress(settings)
     docs = admin.documents(settings)
     render_documents(settings, docs, busy)
     render_maintenance(settings, docs, busy)
