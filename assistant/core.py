@@ -185,7 +185,7 @@ class Assistant:
                  f"indicators={ent.indicators} overall={ent.overall} years={ent.years}"
                  + (" (沿用上一轮)" if used_context or plan.inherited else "")]
         fact_action = None
-        missing_year = self._year_not_stated(kb, plan)
+        missing_year = self._year_not_stated(kb, plan) or self._period_not_planned(kb, plan)
         if missing_year:
             return missing_year, (ent, intent, fact_action)
         both = self._the_two_before(conversation, ent)
@@ -252,6 +252,30 @@ class Assistant:
         return Answer(f"{names}没有提到{year}年{span}，无法给出{year}年的数值。", refused=True, intent="out_of_scope",
                       trace=(f"year {year} not in the named documents",), understood=plan.understood(),
                       plan=plan.to_dict())
+
+    @staticmethod
+    def _period_not_planned(kb, plan) -> Answer | None:
+        """Targets of another five-year period than the named plan's ("十四五规划里十二五期间的节能目标"): the plan
+        sets none, though it may look back on that period."""
+        if not plan.scope.doc_ids or plan.operation.kind in ("metadata", "alias"):
+            return None
+        asked = PERIOD.findall(plan.question)
+        if len(set(asked)) != 1 or not TARGET_ASKED.search(plan.question) or LOOK_BACK.search(plan.question):
+            return None
+        period = asked[0]
+        for d in plan.scope.doc_ids:
+            title = ex.doc_title(kb, d)
+            own = PERIOD.findall(title)
+            if not own or period in own:
+                return None
+            text = kb.text_of(d)
+            if re.search(rf"{period}[^。；\n]{{0,30}}(?:目标|指标)", text):
+                return None  # the plan states that period's targets (a review with its goals)
+        names = "、".join(f"《{ex.doc_title(kb, d)}》" for d in plan.scope.doc_ids)
+        own = "、".join(dict.fromkeys(p for d in plan.scope.doc_ids for p in PERIOD.findall(ex.doc_title(kb, d))))
+        return Answer(f"{names}是“{own}”时期的规划，没有给出“{period}”时期的目标。", refused=True,
+                      intent="out_of_scope", trace=(f"period {period} is not the plan's",),
+                      understood=plan.understood(), plan=plan.to_dict())
 
     @staticmethod
     def _planned(kb, plan) -> Answer | None:
@@ -407,6 +431,9 @@ class Assistant:
                       answer.intent, understood=answer.understood, plan=answer.plan)
 
 
+PERIOD = re.compile(r"十[一二三四五六七八九]五")
+TARGET_ASKED = re.compile(r"目标|指标|要达到|要求")
+LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|下降了|成绩")
 ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|呢|分别|各|相差|差|吗|有|一共|共|总共|大约|大概|约|的|了|"
                          r"个|项|座|条|处|家|台|套|间|株|万|亿|吨|公顷|亩|公里|千米|平方米|米|元|天|次|%|[？?，,。！!\s]")
 FOLLOW_ON = re.compile(r"^(?:那|和|跟|与|同|比|较|其中|另外|还有)")

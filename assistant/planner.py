@@ -302,11 +302,27 @@ def _title_index(kb) -> tuple[dict, dict]:
     return found
 
 
+def _plain(name: str) -> str:
+    return re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", name)
+
+
+def _quoted_titles(text: str, kb) -> tuple[str, ...]:
+    """Documents whose name or title the question quotes exactly in 《》 ("《河北省十三五…方案_7》")."""
+    quoted = {_plain(q) for q in TITLE_QUOTE.findall(text)}
+    quoted.discard("")
+    if not quoted:
+        return ()
+    return tuple(sorted(d["doc_id"] for d in kb.docs if quoted & {_plain(n) for n in document_titles(d)}))
+
+
 def scope_documents(text: str, kb) -> tuple[str, ...]:
     """Documents a question names by (a paraphrase of) their title; () when it names none."""
     docs = list(kb.docs)
     if len(docs) < 2:
         return ()
+    exact = _quoted_titles(text, kb)
+    if exact:
+        return exact
     q = _grams(text)
     if not q:
         return ()

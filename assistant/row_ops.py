@@ -81,6 +81,9 @@ def answer_change_between(kb, plan: QueryPlan) -> Answer | None:
     if plan.operation.kind not in ("lookup", "fact", "narrative", "difference"):
         return None
     for t, label, cells in _row_matches(kb, plan)[:1]:
+        if any(c.value is not None and (c.role in ("change", "annual", "cumulative") or c.unit == "%" and re.search(
+                r"下降|降低|增长|变化|幅度|降幅|增幅", c.column)) for c in cells):
+            return None  # the table states the change itself
         numbers = [c for c in cells if c.value is not None and c.kind == "number" and c.unit != "%"
                    and c.role in ("base", "target", "value", "milestone")]
         base = next((c for c in numbers if c.role == "base"), None)

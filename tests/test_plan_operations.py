@@ -115,3 +115,20 @@ def test_each_part_of_a_message_is_answered(bot):
     assert check_number(answer.text, [32, 30]), answer.text
     answer = ask(bot, "哪个区县化学需氧量减排量最大？多少吨？最小的是哪个？")
     assert check_number(answer.text, [3000, 1500]) and "城关区" in answer.text and "白水县" in answer.text, answer.text
+
+
+def test_a_title_quoted_exactly_names_that_document_among_same_titled_ones():
+    from types import SimpleNamespace
+
+    from assistant.planner import scope_documents
+
+    docs = [{"doc_id": f"d{i}", "name": f"河北省十三五大气污染防治实施方案_{i}.txt",
+             "meta": {"title": "河北省“十三五”大气污染防治实施方案"}} for i in range(3)]
+    kb = SimpleNamespace(docs=docs)
+    assert scope_documents("《河北省十三五大气污染防治实施方案_2》中，哪个地区降幅最大", kb) == ("d2",)
+    assert set(scope_documents("河北省十三五大气污染防治实施方案里哪个地区降幅最大", kb)) == {"d0", "d1", "d2"}
+
+
+def test_targets_of_another_period_than_the_plans_are_refused(bot):
+    answer = ask(bot, "《临川市“十四五”大气和水环境保护规划》里“十三五”期间的目标是什么？")
+    assert answer.refused and "十四五" in answer.text and "十三五" in answer.text, answer.text
