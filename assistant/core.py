@@ -19,7 +19,7 @@ from assistant.region_ops import REGION_OPS
 from assistant.row_ops import ROW_OPS
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
-from assistant.planner import missing_document, plan_question, strip_titles
+from assistant.planner import FOLLOW_UP, missing_document, plan_question, scope_documents, strip_titles
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation, Figure
@@ -165,7 +165,14 @@ class Assistant:
         intent = classify(ent)
         first = plan_question(ent, intent, kb)
         docs = first.scope.doc_ids
-        missing = "" if docs else missing_document(ent.text, kb)
+        before = conversation.last() if conversation is not None else None
+        before_docs = tuple((before.answer.plan or {}).get("scope", {}).get("doc_ids") or ()) if before else ()
+        continues = bool(before_docs) and (bool(FOLLOW_UP.search(text)) or len(text) <= 16)
+        same_plan = False
+        if continues and docs and set(docs) != set(before_docs) and not scope_documents(
+                PERIOD_OR_YEAR.sub(" ", ent.text), kb):
+            docs, same_plan = (), True  # "那“十四五”完成值是多少": a period of the same plan, not another plan
+        missing = "" if docs or continues else missing_document(ent.text, kb)
         if missing:
             return Answer(missing, refused=True, intent="out_of_scope", understood=first.understood(),
                           plan=first.to_dict(), trace=("no document matches the scope words",)), (ent, intent, None)
@@ -178,7 +185,7 @@ class Assistant:
         prev = conversation.last() if conversation is not None else None
         ent, intent, used_context = merge_context(ent, intent, prev)
         prev_plan = QueryPlan.from_dict(prev.answer.plan) if prev is not None and prev.answer.plan else None
-        plan = plan_question(ent, intent, kb, prev_plan, used_context, docs or None)
+        plan = plan_question(ent, intent, kb, prev_plan, used_context, docs if docs or same_plan else None)
         if plan.inherited and plan.scope.doc_ids:
             ent.doc_ids = set(plan.scope.doc_ids)
         trace = [f"intent={intent.kind}{'/' + intent.op if intent.op else ''} regions={ent.regions} "
@@ -209,6 +216,12 @@ class Assistant:
         answer = replace(answer, trace=tuple(trace) + answer.trace, understood=plan.understood(names),
                          plan=plan.to_dict())
         answer = refuse_wrong_quantity(kb, plan, answer)
+        cited = {c.doc_id for c in answer.citations if c.doc_id}
+        if not answer.refused and len(cited) == 1 and len(kb.docs) > 1 and set(plan.scope.doc_ids) != cited and (
+                not plan.scope.doc_ids or cited <= set(plan.scope.doc_ids)):
+            # the follow-up stays with the document that answered ("那徐行镇呢" after the 2014 table)
+            answered = replace(plan, scope=replace(plan.scope, doc_ids=tuple(cited)))
+            answer = replace(answer, plan=answered.to_dict())
         if (used_context or plan.inherited) and not answer.refused:
             regions = list(ent.regions) or (list(plan.scope.regions) if "地区" in plan.inherited else [])
             carried = "、".join(dict.fromkeys(regions + list(ent.indicators) + (
@@ -432,6 +445,7 @@ class Assistant:
 
 
 PERIOD = re.compile(r"十[一二三四五六七八九]五")
+PERIOD_OR_YEAR = re.compile(r"“?十[一二三四五六七八九]五”?(?:时期|期间)?|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?")
 TARGET_ASKED = re.compile(r"目标|指标|要达到|要求")
 LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|下降了|成绩")
 ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|呢|分别|各|相差|差|吗|有|一共|共|总共|大约|大概|约|的|了|"

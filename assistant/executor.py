@@ -658,6 +658,9 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
                     figs.append(Figure(f"{place} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]))
         if not lines:
             continue
+        asked_unit = plan.measure.unit if plan.measure.quantity == "amount" else ""
+        if asked_unit and figs and all(f.unit and asked_unit not in f.unit and f.unit not in asked_unit for f in figs):
+            continue  # "多少公顷" is not answered by a column in 亩 (another table, or no answer)
         text = f"根据《{title}》{t.title}，" + "；".join(lines) + "。"
         if kind == "compare" and len(figs) == 2 and figs[0].unit == figs[1].unit:
             a, b = figs

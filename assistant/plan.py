@@ -78,7 +78,8 @@ class QueryPlan:
             parts.append("除" + "、".join(self.scope.exclude))
         if self.measure.meta_field:
             parts.append("、".join(META_WORDS.get(f, f) for f in self.measure.meta_field.split("+")))
-        parts += list(self.measure.indicators) or ([self.measure.subject] if self.measure.subject else [])
+        parts += list(self.measure.indicators) or ([self.measure.subject] if self.measure.subject and
+                                                    self.measure.subject not in self.scope.regions else [])
         if self.measure.year:
             parts.append(f"{self.measure.year}年")
         if ROLE_WORDS.get(self.measure.role):

@@ -68,7 +68,12 @@ def plan_question(ent: Entities, intent: Intent, kb, prev: QueryPlan | None = No
 def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
     """What a follow-up leaves out comes from the turn before; what it says replaces it. The plan says which."""
     text = plan.question
-    if not (FOLLOW_UP.search(text) and len(text) <= 24) or plan.measure.meta_field or plan.operation.kind == "refuse":
+    if not (FOLLOW_UP.search(text) and len(text) <= 24) or plan.operation.kind == "refuse":
+        return plan
+    if plan.measure.meta_field:
+        # "那落款单位是谁": another field of the same document
+        if not plan.scope.doc_ids and prev.scope.doc_ids:
+            return replace(plan, scope=replace(plan.scope, doc_ids=prev.scope.doc_ids), inherited=("文件",))
         return plan
     carried: list[str] = []
     scope, measure = plan.scope, plan.measure
@@ -341,4 +346,12 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     top = scored[0][0]
     if top < 0.45:
         return ()
-    return tuple(sorted(d for s, d in scored if s >= top - 0.05))
+    near = [d for s, d in scored if s >= top - 0.05]
+    # "嘉定2014年减量化任务" between the 2014 and the 2026 notice: the title with the year asked
+    marks = set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(r"[“”\"]", "", text)))
+    if marks and len(near) > 1:
+        by_id = {d["doc_id"]: d for d in docs}
+        titled = [d for d in near if marks & set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(
+            r"[“”\"]", "", " ".join(document_titles(by_id[d])))))]
+        near = titled or near
+    return tuple(sorted(near))
