@@ -37,12 +37,20 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
     subjects = [s for s in SPLIT_SUBJECTS.split(core) if len(s) >= 2]
     if len(subjects) < 2:
         return None
-    found = []
+    options = []
     for subject in subjects:
-        hits = find_facts(kb, subject + (action or ""), action, limit=1)
-        if not hits or subject[:2] not in hits[0][1].subject:
+        hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=6) if subject[:2] in f.subject]
+        if not hits:
             return None
-        found.append(hits[0][1])
+        options.append(hits)
+    # Parts of one total are stated together ("新建环卫公厕3座，改建大修环卫公厕40座"): a sentence holding a
+    # candidate of every part wins over each part's best match taken from different places.
+    shared = set.intersection(*({f.sentence for f in hits} for hits in options))
+    if shared:
+        sentence = min(shared, key=lambda s: min(f.start for hits in options for f in hits if f.sentence == s))
+        found = [next(f for f in hits if f.sentence == sentence) for hits in options]
+    else:
+        found = [hits[0] for hits in options]
     units = {f.unit for f in found}
     if len(units) != 1:
         listed = "、".join(f"{f.subject}{fmt_num(f.value, 4)}{f.unit}" for f in found)
@@ -52,7 +60,8 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
     inputs = tuple(Figure(f"{f.subject}（{f.action}）", f.value, f.unit, "", (), fact_citation(kb, f)) for f in found)
     total = sum(f.value for f in found)
     formula = " + ".join(fmt_num(f.value, 4) for f in found) + f" = {fmt_num(total, 4)}"
-    parts = "，".join(f"{f.subject}{fmt_num(f.value, 4)}{unit}" for f in found)
+    # each part named as asked, with the value the plan states for it (the quotes are the citations)
+    parts = "，".join(f"{subject}{fmt_num(f.value, 4)}{unit}" for subject, f in zip(subjects, found))
     return Answer(f"{parts}；合计{fmt_num(total, 4)}{unit}。", dedupe(fact_citation(kb, f) for f in found),
                   inputs + (Figure("合计", total, unit, formula, inputs),), intent="compute",
                   trace=(f"sum of {len(found)} facts",))

@@ -227,6 +227,9 @@ class Resolver:
                 window = text[i:i + n]
                 if window == name or not CJK.fullmatch(window[0]) or self.in_corpus(window):
                     continue
+                if window[0] in "和与及或的、" or self.in_corpus(text[i + 1:i + 1 + n]) or (
+                        i and self.in_corpus(text[i - 1:i - 1 + n])):
+                    continue  # "和老旧供水管道改": the plan's own words shifted by one, not a misspelt name
                 ratio = difflib.SequenceMatcher(None, window, name).ratio() + 0.01 * (window[0] == name[0])
                 if ratio >= 0.75 and (best is None or ratio > best[0]):
                     label = re.sub(r"[（(][^）)]*[）)]", "", self.vocab.indicators.get(target, [target])[0])

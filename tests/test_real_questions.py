@@ -52,3 +52,18 @@ def test_the_year_asked_picks_the_document_whose_title_has_it(bot):
 def test_two_document_fields_asked_in_one_message(bot):
     (answer,) = talk(bot, "上海市十四五文物保护利用规划的印发通知是哪天成文的？落款单位是谁？")
     assert "2022年7月19日" in answer.text and "文物局" in answer.text, answer.text
+
+
+def test_parts_of_a_total_come_from_the_sentence_that_states_them_together(bot):
+    (answer,) = talk(bot, "普陀绿化十五五规划里，环卫公厕新建和改建大修一共多少座？")
+    assert check_number(answer.text, [3, 40, 43]) and not check_number(answer.text, [5]), answer.text
+
+
+def test_the_plans_words_shifted_by_a_character_are_not_a_misspelt_name(bot):
+    (answer,) = talk(bot, "松江2025年度城市更新计划里，燃气老化管道和老旧供水管道改造加起来多少公里？")
+    assert not answer.refused and check_number(answer.text, [7, 24, 31]), answer.text
+
+
+def test_passages_that_state_no_quantity_do_not_answer_how_many(bot):
+    (answer,) = talk(bot, "上海市十四五文物保护利用规划里，要完成多少处文物保护单位修缮？")
+    assert answer.refused and "没有写明" in answer.text, answer.text
