@@ -37,6 +37,9 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
     subjects = [s for s in SPLIT_SUBJECTS.split(core) if len(s) >= 2]
     if len(subjects) < 2:
         return None
+    # "“十二五”钢铁行业要淘汰的炼铁、炼钢、铁合金产能": the parts are 炼铁, 炼钢, 铁合金
+    subjects[0] = re.sub(r"^.*(?:的|淘汰|新建|建设|建成|新增|改造|完成|实施)(?=[\u4e00-\u9fff]{2})", "", subjects[0])
+    subjects[-1] = re.sub(r"(?<=[\u4e00-\u9fff]{2})(?:产能|能力|任务|规模|数量)$", "", subjects[-1])
     options = []
     for subject in subjects:
         hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=6) if subject[:2] in f.subject]

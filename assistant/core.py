@@ -109,7 +109,7 @@ class Assistant:
         scratch = Conversation(list(conversation.turns) if conversation is not None else [])
         answers, turn = [], None
         for i, part in enumerate(parts):
-            asked = part if i == 0 or FOLLOW_ON.match(part) else "那" + part
+            asked = part if i == 0 or part.startswith("那") else "那" + part  # a later part continues the first
             answer, turn = self._answer(asked, scratch, kb, resolver, audit_cache)
             answer = self._guard(self._with_headers(kb, answer), text)
             if turn is not None:
@@ -201,6 +201,11 @@ class Assistant:
         if ent.doc_ids:
             kb = kb.subset(ent.doc_ids)
             trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
+        if plan.operation.kind in ("rank", "nth") and intent.kind not in ("rank", "out_of_scope") and ent.indicators:
+            # "排第二的是哪个盟市": the plan read a rank the legacy intent missed
+            n = plan.operation.n
+            intent = Intent("rank", order=plan.operation.order, top=n, nth=n if plan.operation.kind == "nth" else 0,
+                            exclude=list(plan.scope.exclude), follow_up=intent.follow_up)
         planned = None if intent.kind == "out_of_scope" else self._planned(kb, plan)
         if planned is not None:
             answer = planned
@@ -450,7 +455,6 @@ TARGET_ASKED = re.compile(r"目标|指标|要达到|要求")
 LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|下降了|成绩")
 ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|呢|分别|各|相差|差|吗|有|一共|共|总共|大约|大概|约|的|了|"
                          r"个|项|座|条|处|家|台|套|间|株|万|亿|吨|公顷|亩|公里|千米|平方米|米|元|天|次|%|[？?，,。！!\s]")
-FOLLOW_ON = re.compile(r"^(?:那|和|跟|与|同|比|较|其中|另外|还有)")
 PARTS = re.compile(r"(?<=[？?])")
 
 
@@ -477,6 +481,8 @@ def _adds(answer: Answer, before: list[Answer]) -> bool:
     new_numbers = [n for n in stated_numbers(answer.text) if n not in stated_numbers(said)]
     if new_numbers:
         return True
+    if any(q not in said for q in re.findall(r"“([^”]{1,30})”", answer.text)):
+        return True  # a value in words the earlier answers did not give ("属性：“预期性”")
     core = re.sub(r"^（接上一问：[^）]*）", "", answer.text)
     grams = {core[i:i + 2] for i in range(len(core) - 1)}
     seen = {said[i:i + 2] for i in range(len(said) - 1)}

@@ -72,7 +72,7 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
     if len(docs) > 3 and not plan.scope.doc_ids:
         return Answer("知识库中有多份文件，请指明是哪一份文件（例如在问题中写出文件标题的关键词）。", refused=True,
                       intent="metadata", trace=("metadata: document not named",))
-    lines, citations = [], []
+    lines, citations, figures = [], [], []
     for d in docs:
         meta = d.get("meta") or {}
         title = doc_title(kb, d["doc_id"])
@@ -93,6 +93,9 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
                 c = quote_citation(kb, d["doc_id"], quote)
                 if c:
                     citations.append(c)
+            if field == "attachments" and meta.get("attachment_titles"):
+                figures.append(Figure("附件个数", float(len(meta["attachment_titles"])), "个", "逐项计数", (),
+                                      citations[-1] if citations else None))
             if field == "doc_number" and meta.get("doc_number_variants"):
                 lines[-1] += f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）"
             if field == "issuers" and meta.get("issuers_listed"):
@@ -100,7 +103,7 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
     refused = not citations
     if refused:
         return Answer("\n".join(lines) or "文件中没有写明这一信息。", refused=True, intent="metadata")
-    return Answer("\n".join(lines), dedupe(citations), intent="metadata")
+    return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="metadata")
 
 
 _PERIOD = re.compile(r"(?:(?:19|20)\d{2})\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2})年")
@@ -130,7 +133,7 @@ def _meta_value(meta: dict, field: str) -> tuple[str, tuple[str, ...]]:
     if field == "attachments":
         titles = meta.get("attachment_titles") or []
         if titles:
-            return "；".join(f"“{t}”" for t in titles), ("attachment_titles",)
+            return f"共{len(titles)}个：" + "；".join(f"“{t}”" for t in titles), ("attachment_titles",)
         links = meta.get("attachments") or []
         return ("、".join(links), ("attachments",)) if links else ("", ())
     if field == "validity":
@@ -364,14 +367,16 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
     if not topic:
         return None
     q = _grams(plan.about)
-    for t in kb.tables:
+    referenced = referenced_tables(kb, plan) or set()
+    for t in sorted(kb.tables, key=lambda t: t.table_id not in referenced):
         if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
             continue
         doc = next((d for d in kb.docs if d["doc_id"] == t.doc_id), {})
         named = _grams(doc_title(kb, t.doc_id)) | _grams((doc.get("meta") or {}).get("title", ""))
         # The table's own words ("核心指标表"), not the document's name it repeats, must be asked for.
         g = _grams(re.sub(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十\d]+\s*", "", t.title)) - named
-        if g and len(g & q) / len(g) >= 0.6 and re.search(r"指标|项目|任务|行|条|项", plan.question):
+        if (t.table_id in referenced or g and len(g & q) / len(g) >= 0.6) and re.search(
+                r"指标|项目|任务|行|条|项", plan.question):
             labels = [r for r in t.row_labels if r and not re.match(r"^(?:合计|总计|小计)$", r)]
             cites = [cell_citations(kb, t, t.cells[0])[0]]
             # A row name with figures in it ("轨交站点600米…") is cited with its row.
@@ -493,13 +498,15 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
 
 def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
     """Indicators of one attribute ("约束性指标有哪些"), from the tables' 属性 columns."""
-    m = re.search(r"(约束性|预期性|指导性)(?:指标)?(?:有哪些|有哪几项|是哪些|有几项|有多少项|包括)", plan.question)
-    if not m:
-        return None
+    m = re.search(r"(约束性|预期性|指导性)", plan.question)
+    if not m or not re.search(r"哪|几|多少|列出|包括|有什么|属于", plan.question) or plan.measure.indicators and not \
+            re.search(r"哪些|哪几|几项|多少项", plan.question):
+        return None  # "X是约束性还是预期性" asks one row's attribute (answer_row)
     want = m.group(1)
     hits, cites = [], []
+    named = referenced_tables(kb, plan)
     for t in kb.tables:
-        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids or named and t.table_id not in named:
             continue
         for c in t.cells:
             if c.role == "attribute" and c.raw.startswith(want):
@@ -519,7 +526,7 @@ EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, a
 
 # ---------- region tables: a place's value, ranks and comparisons across places ----------
 
-TABLE_REF = re.compile(r"(专栏|附件|附表|表)\s*([一二三四五六七八九十\d]+)")
+TABLE_REF = re.compile(r"(专栏|附件|附表|表)\s*(\d+|十?[一二三四五六七八九]|十)")
 
 
 def referenced_tables(kb, plan: QueryPlan) -> set[str] | None:

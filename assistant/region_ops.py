@@ -17,7 +17,7 @@ from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
 from kb.vocab import indicator_keys, is_overall, is_region_table
 from tools import calc
-from tools.base import cell_citations, dedupe, fact_citation, fmt_num
+from tools.base import cell_citations, cn_int, dedupe, fact_citation, fmt_num
 
 SHARE = re.compile(r"占.{0,14}(?:比例|比重|百分之|份额|多少|几成)|占比|所占比")
 WHOLE = re.compile(r"全市|全区|全省|全县|全旗|全盟|总体|整体|全域")
@@ -302,12 +302,15 @@ def answer_heaviest_task(kb, plan: QueryPlan) -> Answer | None:
         units = {c.unit for c in family}
         if len(family) < 2 or len(units) != 1:
             continue
-        desc = not re.search(r"最轻|最小|最低|最少", plan.question)
-        best = (max if desc else min)(family, key=lambda c: c.value)
+        low = bool(re.search(r"最轻|最小|最低|最少", plan.question))
+        high = bool(re.search(r"最重|最大|最高|最多", plan.question)) or not low
+        ends = ([("最大", max(family, key=lambda c: c.value))] if high else []) + (
+            [("最小", min(family, key=lambda c: c.value))] if low else [])
         listed = "；".join(f"{c.column}{value_words(c)}" for c in family)
         figures = tuple(_fig(kb, t, c) for c in family)
-        return Answer(f"根据{_where(kb, t)}，{place}的{len(family)}项中“{best.column}”{'最大' if desc else '最小'}，为"
-                      f"{value_words(best)}。（{place}各项：{listed}）", dedupe(cell_citations(kb, t, best)), figures,
+        said = "，".join(f"“{c.column}”{word}，为{value_words(c)}" for word, c in ends)
+        return Answer(f"根据{_where(kb, t)}，{place}的{cn_int(len(family))}项中{said}。（{place}各项：{listed}）",
+                      dedupe(x for _, c in ends for x in cell_citations(kb, t, c)), figures,
                       intent="rank", trace=("largest column of one kind for a place",))
     return None
 

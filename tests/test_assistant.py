@@ -269,3 +269,8 @@ def test_misspelt_names_get_did_you_mean_not_a_guess(bot, question, suggestion):
     assert answer.refused and not answer.figures
     assert "您是否想问" in answer.text and suggestion in answer.text
     assert any(suggestion in s for s in answer.suggestions)
+
+
+def test_a_rank_read_from_the_words_around_a_known_indicator(bot):
+    answer = bot.ask("化学需氧量排放量降低目标排第二的是哪个盟市？")
+    assert "赤峰市" in answer.text and "9.1" in answer.text, answer.text

@@ -132,3 +132,15 @@ def test_a_title_quoted_exactly_names_that_document_among_same_titled_ones():
 def test_targets_of_another_period_than_the_plans_are_refused(bot):
     answer = ask(bot, "《临川市“十四五”大气和水环境保护规划》里“十三五”期间的目标是什么？")
     assert answer.refused and "十四五" in answer.text and "十三五" in answer.text, answer.text
+
+
+def test_indicators_of_one_attribute_are_listed_and_counted(bot):
+    answer = ask(bot, "专栏1里哪些指标属于预期性？")
+    assert "森林覆盖率" in answer.text and "细颗粒物" not in answer.text, answer.text
+    answer = ask(bot, "专栏1一共多少项指标？其中约束性的有几项？")
+    assert check_number(answer.text, [5, 4]), answer.text
+
+
+def test_a_places_largest_and_smallest_of_one_kind(bot):
+    answer = ask(bot, "城关区三项指标里哪项最大，哪项最小？")
+    assert "化学需氧量" in answer.text and ("PM2.5" in answer.text or "氨氮" in answer.text), answer.text

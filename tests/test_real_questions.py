@@ -67,3 +67,8 @@ def test_the_plans_words_shifted_by_a_character_are_not_a_misspelt_name(bot):
 def test_passages_that_state_no_quantity_do_not_answer_how_many(bot):
     (answer,) = talk(bot, "上海市十四五文物保护利用规划里，要完成多少处文物保护单位修缮？")
     assert answer.refused and "没有写明" in answer.text, answer.text
+
+
+def test_attachments_are_counted(bot):
+    (answer,) = talk(bot, "黄浦区历史风貌保护和利用“十四五”规划有哪些附件？")
+    assert check_number(answer.text, [2]) and "重点任务与项目清单" in answer.text, answer.text
