@@ -52,6 +52,20 @@ def region_column(kb, plan: QueryPlan):
     return t, col, rows
 
 
+def _place_value(kb, plan: QueryPlan):
+    """(table, column, rows, place, cell) of the one place asked, in the column the question names; None when
+    that place has no figure there."""
+    found = region_column(kb, plan)
+    if not found:
+        return None
+    t, col, rows = found
+    place = plan.scope.regions[0]
+    mine = rows.get(place, {}).get(col)
+    if mine is None or mine.value is None:
+        return None
+    return t, col, rows, place, mine
+
+
 def _places(rows, col, plan):
     excluded = set(plan.scope.exclude)
     return [(label, cols[col]) for label, cols in rows.items() if not is_overall(label) and label not in excluded
@@ -87,14 +101,10 @@ def answer_share(kb, plan: QueryPlan) -> Answer | None:
     """"南浦区化学需氧量减排量占全市合计的比例": the place's value over the total row (or the places' sum)."""
     if len(plan.scope.regions) != 1 or not SHARE.search(plan.question):
         return None
-    found = region_column(kb, plan)
+    found = _place_value(kb, plan)
     if not found:
         return None
-    t, col, rows = found
-    place = plan.scope.regions[0]
-    mine = rows.get(place, {}).get(col)
-    if mine is None or mine.value is None:
-        return None
+    t, col, rows, place, mine = found
     total = _total(rows, col)
     a = _fig(kb, t, mine)
     if total:
@@ -157,14 +167,10 @@ def answer_versus_whole(kb, plan: QueryPlan) -> Answer | None:
     if len(plan.scope.regions) != 1 or not (WHOLE.search(plan.question) or plan.scope.overall) or not VERSUS.search(
             plan.question):
         return None
-    found = region_column(kb, plan)
+    found = _place_value(kb, plan)
     if not found:
         return None
-    t, col, rows = found
-    place = plan.scope.regions[0]
-    mine = rows.get(place, {}).get(col)
-    if mine is None or mine.value is None:
-        return None
+    t, col, rows, place, mine = found
     whole = _overall_cell(kb, plan, t, col, mine.unit)
     if not whole:
         return None
@@ -320,14 +326,10 @@ def answer_place_backcast(kb, plan: QueryPlan) -> Answer | None:
     the cut the prose states for that place give the base: target ÷ (1 − cut)."""
     if len(plan.scope.regions) != 1 or not re.search(r"倒推|推算|反推|折算|倒算", plan.question):
         return None
-    found = region_column(kb, plan)
+    found = _place_value(kb, plan)
     if not found:
         return None
-    t, col, rows = found
-    place = plan.scope.regions[0]
-    mine = rows.get(place, {}).get(col)
-    if mine is None or mine.value is None:
-        return None
+    t, col, rows, place, mine = found
     key = _grams(re.sub(r"目标|任务|[（(][^）)]*[）)]", "", col))
     cuts = [f for f in kb.facts if f.doc_id == t.doc_id and f.unit == "%" and place in f.sentence
             and len(_grams(f.sentence) & key) >= max(1, len(key) // 2)]
