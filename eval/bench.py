@@ -317,7 +317,8 @@ def _ingest_row(label: str, docs: int, mode: str, m: Measurement, data_dir: Path
 # name → "module:function"; answer and retrieval live in eval.bench_answer
 SECTIONS: dict[str, str] = {"ingest": "eval.bench:ingest_section",
                             "answer": "eval.bench_answer:answer_section",
-                            "retrieval": "eval.bench_answer:retrieval_section"}
+                            "retrieval": "eval.bench_answer:retrieval_section",
+                            "formats": "eval.bench_formats:formats_section"}
 
 
 def _run_section(name: str, ctx: BenchContext) -> SectionResult:

@@ -113,6 +113,28 @@ def score(questions: Path, path: Path) -> dict:
             "failed": [r["id"] for r in rows if not r["passed"]]}
 
 
+def formats_section(ctx):
+    """eval.bench section: ingest time per format of the bundled plan with the bench's embedder, and OCR time
+    per page (the pass rates per format are `python -m eval.bench_formats`'s, which takes longer)."""
+    from eval.bench import SectionResult
+
+    result = SectionResult("formats", [("format", "format"), ("kb", "size KB"), ("chunks", "chunks"),
+                                       ("seconds", "ingest s"), ("ocr", "OCR s/page")])
+    work = Path(tempfile.mkdtemp(prefix="policyqa_formats_"))
+    files = plan_files(work)["bundled"]
+    for fmt in FORMAT_ORDER:
+        if fmt not in files:
+            result.notes.append(f"{fmt}: skipped (its tool is not installed here)")
+            continue
+        row = time_ingest(files[fmt], ctx.embedder)
+        ocr = time_ocr(files[fmt])["seconds_per_page"] if fmt == "scanned pdf" else None
+        result.rows.append({"format": fmt, "kb": round(files[fmt].stat().st_size / 1024, 1),
+                            "chunks": row.get("chunks"), "seconds": row.get("seconds"), "ocr": ocr})
+    result.notes.append(f"bundled plan written as each format (scripts/make_format_fixtures.py), embedder "
+                        f"{ctx.embedder}; pass rates per format: python -m eval.bench_formats")
+    return result
+
+
 def markdown(result: dict) -> str:
     lines = [f"# 各格式导入耗时与评测（{result['machine']}，向量模型 {result['embedder']}）", "",
              "| 规划 | 格式 | 大小 KB | 页/表 | 文本块 | 导入 s | 其中解析 s |", "|---|---|---|---|---|---|---|"]
