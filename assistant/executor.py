@@ -514,13 +514,22 @@ def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
                 cites += list(cell_citations(kb, t, c))
     if not hits:
         return None
-    names = "、".join(dict.fromkeys(c.row_label for _, c in hits))
-    t = hits[0][0]
-    n = len({c.row_label for _, c in hits})
-    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{n}项：{names}。", dedupe(cites),
-                  (Figure("项数", float(n), "项", "按属性计数", (), cites[0]),), intent="filter")
+    by_table: dict[str, list] = {}
+    for t, c in hits:
+        by_table.setdefault(t.table_id, []).append((t, c))
+    lines, figures = [], []
+    for group in list(by_table.values())[:MAX_TABLES_LISTED]:  # each table counted on its own, with its document
+        t = group[0][0]
+        labels = list(dict.fromkeys(c.row_label for _, c in group))
+        first = cell_citations(kb, t, group[0][1])[1]
+        lines.append(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{len(labels)}项：{'、'.join(labels)}。")
+        figures.append(Figure(f"{t.title} {want}指标项数", float(len(labels)), "项", "按属性计数", (), first))
+    if len(by_table) > MAX_TABLES_LISTED:
+        lines.append(f"另有{cn_int(len(by_table) - MAX_TABLES_LISTED)}个表格也有{want}指标；可在问题中指明文件或表格。")
+    return Answer("\n".join(lines), dedupe(cites), tuple(figures), intent="filter")
 
 
+MAX_TABLES_LISTED = 3
 EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, answer_table_filter)
 
 

@@ -106,7 +106,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
         for i in range(a, min(b, len(chars))):
             chars[i] = " "
     if docs is None:
-        named = scope_documents("".join(chars), kb)
+        # a title word the resolver also took for an indicator ("城市更新") still names the document
+        named = scope_documents("".join(chars), kb) or scope_documents(text, kb)
         # A title the question paraphrases names the document more surely than a period or a place in it.
         docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
     fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]

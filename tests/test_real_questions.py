@@ -72,3 +72,9 @@ def test_passages_that_state_no_quantity_do_not_answer_how_many(bot):
 def test_attachments_are_counted(bot):
     (answer,) = talk(bot, "黄浦区历史风貌保护和利用“十四五”规划有哪些附件？")
     assert check_number(answer.text, [2]) and "重点任务与项目清单" in answer.text, answer.text
+
+
+def test_title_words_the_resolver_also_knows_still_name_the_document(bot):
+    (answer,) = talk(bot, "上海市城市更新和住房发展十五五主要指标里，有几项是约束性的？")
+    assert "共1项" in answer.text and "城中村整体改造项目认定数量" in answer.text, answer.text
+    assert docs_cited(answer) and all("住房发展" in d for d in docs_cited(answer))
