@@ -29,6 +29,7 @@ def doc_title(kb, doc_id: str) -> str:
         return kb.doc_label(doc_id)  # a first line that is a sentence names nothing; the file name does
     core = re.sub(r"^.*?关于(?:印发|转发|下发|发布|下达)\s*", "", full)
     core = re.sub(r"^.*?(?:印发|转发|下发)(?=《)", "", core)
+    core = re.sub(r"^[^《》]{1,24}?(?:制订|制定|起草|编制|拟定)?的?(?=《[^》]+》(?:的(?:通知|函))?$)", "", core)  # 转发区建设管理委《…》
     core = re.sub(r"的(?:通知|函|通告|决定)$", "", core).strip()
     m = re.fullmatch(r"《([^》]+)》", core)
     title = (m.group(1) if m else core or full).strip()
@@ -97,9 +98,16 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
                 figures.append(Figure("附件个数", float(len(meta["attachment_titles"])), "个", "逐项计数", (),
                                       citations[-1] if citations else None))
             if field == "doc_number" and meta.get("doc_number_variants"):
-                lines[-1] += f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）"
+                lines[-1] = lines[-1].rstrip("。") + f"（文中也写作{'、'.join(v for v in meta['doc_number_variants'] if v != value)}）。"
             if field == "issuers" and meta.get("issuers_listed"):
-                lines[-1] += f"（发布平台登记的发布单位为{'、'.join(meta['issuers_listed'])}）"
+                lines[-1] = lines[-1].rstrip("。") + f"（发布平台登记的发布单位为{'、'.join(meta['issuers_listed'])}）。"
+            drafter = re.search(r"转发\s*([^《》]{2,24}?)(?:制订|制定|起草|编制)?的?《", meta.get("title", "") or "")
+            if field == "issuers" and drafter:
+                # "关于转发区建设管理委《…》的通知": one body drew the plan up, the issuer forwarded it
+                lines[-1] = lines[-1].rstrip("。") + f"；《{title}》由{drafter.group(1)}制订，经发文机关转发。"
+                c = quote_citation(kb, d["doc_id"], drafter.group(0).rstrip("《"))
+                if c:
+                    citations.append(c)
     refused = not citations
     if refused:
         return Answer("\n".join(lines) or "文件中没有写明这一信息。", refused=True, intent="metadata")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from assistant.conversation import COMPARE_TO
 from assistant.entities import Entities
 from assistant.intent import EXCLUDE, NTH, RANK_MAX, RANK_MIN, Intent, _cn_int
 from assistant.plan import Measure, Operation, QueryPlan, Scope
@@ -18,11 +19,11 @@ from assistant.plan import Measure, Operation, QueryPlan, Scope
 META_PATTERNS = [
     ("doc_number", re.compile(r"文号|发文字号|文件编号|发文编号|字号")),
     ("issuers", re.compile(r"(?:哪个|哪些|什么)(?:部门|单位|机关|机构)(?!GDP|地区|国内|工业|产值|面积|能耗|增加值|生产总值)(?:印发|发布|"
-                           r"制定|下发|出台|发的|联合)|发文机关|发文单位|印发单位|发布单位|发布机构|联合印发|"
+                           r"制定|制订|起草|下发|出台|发的|联合)|发文机关|发文单位|印发单位|发布单位|发布机构|联合印发|"
                            r"谁(?:印发|发布|制定|下发)|由谁|落款|哪家单位")),
     ("validity", re.compile(r"有效期|废止|失效|还有效|是否有效|有效吗|截止到?什么时候|施行期限|执行期限")),
     ("published_date", re.compile(r"发布日期|发布时间|公开日期|什么时候发布|何时发布|哪天发布")),
-    ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|(?:什么时候|何时|哪天|哪一天|哪日)(?:印发|成文|签署|出台)|"
+    ("signed_date", re.compile(r"成文日期|成文时间|签发|落款日期|(?:什么时候|何时|哪天|哪一天|哪日)(?:印发|成文|签署|出台|转发|下发)|"
                                r"印发日期|印发时间|哪一天")),
     ("attachments", re.compile(r"(?:哪些|几个|多少个|什么)附件|附件(?:有哪些|有几个|有什么|是什么|名称|清单|列了|包括)")),
     ("period", re.compile(r"规划期(?:限|是)?|实施期限|执行期|期限是|哪几年|起止年")),
@@ -82,6 +83,12 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
         carried.append("文件")
     if not scope.regions and not scope.overall and (prev.scope.regions or prev.scope.overall) and not measure.indicators:
         scope = replace(scope, regions=prev.scope.regions, overall=prev.scope.overall)
+        carried.append("地区")
+    elif COMPARE_TO.search(text) and scope.regions and prev.scope.regions and not set(scope.regions) & set(
+            prev.scope.regions):
+        # "和南翔镇比呢": the place before and the one named now, compared
+        scope = replace(scope, regions=tuple(prev.scope.regions) + tuple(scope.regions))
+        plan = replace(plan, operation=replace(plan.operation, kind="compare"))
         carried.append("地区")
     if not measure.indicators:
         measure = replace(measure, indicators=prev.measure.indicators, subject=measure.subject or prev.measure.subject,

@@ -110,4 +110,36 @@ def answer_change_between(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
-ROW_OPS = (answer_yearly_rate, answer_change_between)
+GAP_ASKED = re.compile(r"多多少|少多少|高多少|低多少|差多少|相差多少|增加多少|减少多少|多了多少|少了多少|差距")
+
+
+def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:
+    """"十五五目标比十四五完成值多多少公里": the difference of a row's target and base cells (one unit)."""
+    if plan.scope.regions or not GAP_ASKED.search(plan.question) or PERCENT_WORDS.search(plan.question) or \
+            "比" not in plan.question:
+        return None  # "X比Y多多少" compares two of the row's columns; "五年要减少多少" is the table's change
+    if plan.operation.kind not in ("lookup", "fact", "narrative", "difference", "compare"):
+        return None
+    for t, label, cells in _row_matches(kb, plan)[:1]:
+        numbers = [c for c in cells if c.value is not None and c.kind == "number" and c.role in (
+            "base", "target", "cumulative", "value", "milestone")]
+        base = next((c for c in numbers if c.role == "base" or re.search(r"基期|现状|完成", c.column)), None)
+        target = next((c for c in reversed(numbers) if c is not base and (
+            c.role in ("target", "milestone") or re.search(r"目标|规划", c.column))), None)
+        if base is None or target is None or base.unit != target.unit:
+            return None
+        a = Figure(f"{label} {base.column}", base.value, base.unit, "", (), cell_citations(kb, t, base)[1])
+        b = Figure(f"{label} {target.column}", target.value, target.unit, "", (), cell_citations(kb, t, target)[1])
+        gap = target.value - base.value
+        unit = "个百分点" if base.unit == "%" else base.unit
+        shown = Figure("相差", abs(gap), unit, f"{fmt_num(target.value, 4)} − {fmt_num(base.value, 4)}", (a, b))
+        word = "多" if gap > 0 else "少"
+        text = (f"根据《{doc_title(kb, t.doc_id)}》{t.title}，“{label}”{target.column}为{value_words(target)}，"
+                f"{base.column}为{value_words(base)}；前者比后者{word}{fmt_num(abs(gap), 4)}{unit}。")
+        return Answer(text, dedupe(list(cell_citations(kb, t, base)) + list(cell_citations(kb, t, target))),
+                      (a, b, shown), intent="compute", trace=("target − base of one row",))
+    return None
+
+
+PERCENT_WORDS = re.compile(r"百分之|%|幅度|降幅|增幅")
+ROW_OPS = (answer_yearly_rate, answer_change_between, answer_column_gap)

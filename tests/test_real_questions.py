@@ -78,3 +78,20 @@ def test_title_words_the_resolver_also_knows_still_name_the_document(bot):
     (answer,) = talk(bot, "上海市城市更新和住房发展十五五主要指标里，有几项是约束性的？")
     assert "共1项" in answer.text and "城中村整体改造项目认定数量" in answer.text, answer.text
     assert docs_cited(answer) and all("住房发展" in d for d in docs_cited(answer))
+
+
+def test_the_difference_of_a_rows_target_and_its_base_in_a_follow_up(bot):
+    *_, answer = talk(bot, "闵行城市更新“十五五”规划里，燃气老化管道改造数量目标是多少？", "十四五完成了多少？",
+                      "那十五五目标比十四五完成值多多少公里？")
+    assert check_number(answer.text, [421, 355, 66]), answer.text
+
+
+def test_compare_with_another_place_in_a_follow_up(bot):
+    _, answer = talk(bot, "嘉定2026违法用地整治，安亭镇任务量多少亩？", "和南翔镇比呢？")
+    assert "安亭镇" in answer.text and "南翔镇" in answer.text and "更大" in answer.text, answer.text
+
+
+def test_who_drew_up_a_forwarded_plan_and_the_day_it_was_forwarded(bot):
+    (answer,) = talk(bot, "静安“卓越城区”城市更新行动方案是哪个部门制订的？区政府办公室是哪天转发的？")
+    assert "静安区人民政府办公室" in answer.text and "区建设管理委" in answer.text and "日" in answer.text, answer.text
+    assert "《静安区“卓越城区”城市更新行动方案" in answer.text  # named by the plan, not by who drew it up
