@@ -84,6 +84,10 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
     if not scope.regions and not scope.overall and (prev.scope.regions or prev.scope.overall) and not measure.indicators:
         scope = replace(scope, regions=prev.scope.regions, overall=prev.scope.overall)
         carried.append("地区")
+    elif not scope.regions and prev.scope.regions and re.search(r"(?:和|与|跟|同|比)(?:全区|全市|全省|全县|全域|总体)", text):
+        # "那和全区二氧化硫目标比高多少": the place before against the whole
+        scope = replace(scope, regions=prev.scope.regions, overall=False)
+        carried.append("地区")
     elif COMPARE_TO.search(text) and scope.regions and prev.scope.regions and not set(scope.regions) & set(
             prev.scope.regions):
         # "和南翔镇比呢": the place before and the one named now, compared

@@ -22,7 +22,7 @@ from tools.base import cell_citations, cn_int, dedupe, fact_citation, fmt_num
 SHARE = re.compile(r"占.{0,14}(?:比例|比重|百分之|份额|多少|几成)|占比|所占比")
 WHOLE = re.compile(r"全市|全区|全省|全县|全旗|全盟|总体|整体|全域")
 VERSUS = re.compile(r"高还是低|低还是高|多还是少|比.{0,16}(?:高|低|多|少|严|松|大|小)|差多少|相差|相比|对比|比较|更严|宽松|"
-                    r"高多少|低多少|多多少|少多少")
+                    r"高多少|低多少|多多少|少多少|比呢|比如何|比怎么样")
 CHECK = re.compile(r"对得上|对不上|吻合|相符|一致|核对|加起来.{0,6}(?:等于|是不是|是否)|合计.{0,8}(?:等于|相等)")
 PERCENT_ASKED = re.compile(r"百分之|下降.{0,2}%|降幅|降低.{0,2}(?:多少)?%|增幅|下降了?多少个?百分")
 EMITTED = re.compile(r"(?<!减)排放(?:总)?量|排放总量")
@@ -136,7 +136,7 @@ def _overall_cell(kb, plan, t, col, unit, total_row: bool = True):
     if total:
         return t, total[1], 1.0
     role = next((r for name, r in zip(t.columns, t.roles) if name == col), "")
-    if role not in ("base", "target"):
+    if role not in ("base", "target", "change"):
         # a column of amounts allotted to places ("减排量") answers to the plan's target, unless a base is asked
         role = "base" if re.search(r"基期|现状|完成", plan.question) else "target"
     leaf = _grams(re.sub(r"目标|任务|[（(][^）)]*[）)]", "", col))
@@ -178,6 +178,8 @@ def answer_versus_whole(kb, plan: QueryPlan) -> Answer | None:
     a = _fig(kb, t, mine)
     b = _fig(kb, t2, c2, f"全域 {c2.row_label} {c2.column}")
     other = c2.value * factor
+    if c2.value < 0 <= mine.value and re.search(r"降低|下降|减少|削减|降幅", col):
+        other = -other  # the whole's change printed as −5.8%, the places' cuts as 13.8%: both are cuts
     gap = abs(a.value - other)
     unit = "个百分点" if mine.unit == "%" else mine.unit
     diff = Figure("相差", gap, unit, f"|{fmt_num(a.value, 4)} − {fmt_num(other, 4)}|", (a, b))

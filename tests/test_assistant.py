@@ -274,3 +274,14 @@ def test_misspelt_names_get_did_you_mean_not_a_guess(bot, question, suggestion):
 def test_a_rank_read_from_the_words_around_a_known_indicator(bot):
     answer = bot.ask("化学需氧量排放量降低目标排第二的是哪个盟市？")
     assert "赤峰市" in answer.text and "9.1" in answer.text, answer.text
+
+
+def test_a_follow_up_against_the_whole_keeps_the_place_and_compares_cuts(bot):
+    from assistant.conversation import Conversation
+
+    conv = Conversation()
+    bot.ask("赤峰市单位GDP能耗降低目标是多少？", conv)
+    bot.ask("二氧化硫呢？", conv)
+    answer = bot.ask("那和全区二氧化硫目标比高多少个百分点？", conv)
+    assert "赤峰市" in answer.text and "8.55" in answer.text and "3.8" in answer.text, answer.text
+    assert any(f.unit == "个百分点" and abs(f.value - 4.75) < 1e-6 for f in answer.figures), answer.figures
