@@ -326,6 +326,14 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
             picked = _pick(cells, plan)
             if plan.measure.role == "attribute" and not picked:
                 continue
+            years = sorted({c.year for c in cells if c.year})
+            if plan.measure.year and years and plan.measure.year not in years and plan.measure.role not in (
+                    "attribute", "unit") and not _outside_period(t, plan.measure.year, picked):
+                # "2023年要降到多少" of a table with a 2020 base and a 2025 target: no figure for 2023
+                given = "、".join(f"{y}年" for y in years)
+                return Answer(f"《{title}》{t.title}中的“{label}”只给出{given}的数值，没有给出{plan.measure.year}年的数值。",
+                              dedupe(list(cell_citations(kb, t, cells[0]))), refused=True, intent="lookup",
+                              trace=("year asked is not a column year",))
             outside = _outside_period(t, plan.measure.year, picked)
             if outside:
                 return Answer(f"《{title}》{t.title}中的“{label}”是{outside}的目标，没有给出{plan.measure.year}年的数值。",

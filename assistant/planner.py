@@ -243,6 +243,7 @@ def _grams(text: str) -> set[str]:
 GENERIC_TITLE = _grams("上海市人民政府办公厅办公室关于印发的通知实施方案工作方案规划行动计划区")
 
 
+DISTRICT = re.compile(r"[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
 SCOPE_WORD = re.compile(r"十[一二三四五六七八九]五|(?:19|20)\d{2}年|[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
 
 
@@ -359,10 +360,19 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     if top < 0.45:
         return ()
     near = [d for s, d in scored if s >= top - 0.05]
+    # "静安区城市更新“十五五”规划" must not be answered from 黄浦区's: a district the question names and some
+    # titles carry must be in the chosen document's title
+    by_id = {d["doc_id"]: d for d in docs}
+    all_titles = {d["doc_id"]: " ".join(document_titles(d)) for d in docs}
+    places = [w for w in DISTRICT.findall(re.sub(r"《[^》]*》", "", text))
+              if any(w in t for t in all_titles.values())]
+    if places:
+        near = [d for d in near if all(w in all_titles[d] for w in places)]
+        if not near:
+            return ()
     # "嘉定2014年减量化任务" between the 2014 and the 2026 notice: the title with the year asked
     marks = set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(r"[“”\"]", "", text)))
     if marks and len(near) > 1:
-        by_id = {d["doc_id"]: d for d in docs}
         titled = [d for d in near if marks & set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(
             r"[“”\"]", "", " ".join(document_titles(by_id[d])))))]
         near = titled or near

@@ -211,6 +211,7 @@ def _whole_lines(kb, picked):
 
 
 AMOUNT_ASKED = re.compile(r"多少|几[个项座处条家万亿吨公里亩台套]|百分之几")
+INDEX_CELL = re.compile(r"\|\s*\d{1,3}\s*(?=\|)|[㎡²³]")  # a table row's 序号 and unit marks state no quantity
 YEARS = re.compile(r"(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?|“?十[一二三四五六七八九]五”?")
 
 
@@ -271,7 +272,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
         citations.append(Citation(kb.doc_name(chunk.doc_id), section, sentence, chunk.chunk_id, chunk.doc_id))
     trace = (f"retrieve({query!r}) → {len(hits)} 个文本块，摘录 {len(chosen)} 句",)
     if intent.kind != "narrative" and AMOUNT_ASKED.search(ent.text) and not any(
-            re.search(r"\d|[一二三四五六七八九十百千万两]+(?:个|项|座|处|条|家|万|亿|公里|吨|亩)", YEARS.sub("", x[2]))
+            re.search(r"\d|[一二三四五六七八九十百千万两]+(?:个|项|座|处|条|家|万|亿|公里|吨|亩)",
+                      INDEX_CELL.sub("|", YEARS.sub("", x[2])))
             for x in chosen):
         # "要完成多少处文物保护单位修缮": passages on the topic that state no quantity do not answer it
         return Answer("规划中没有写明这一数量。以下是与问题相关的原文，供查阅：\n" + "\n".join(lines),

@@ -144,3 +144,8 @@ def test_indicators_of_one_attribute_are_listed_and_counted(bot):
 def test_a_places_largest_and_smallest_of_one_kind(bot):
     answer = ask(bot, "城关区三项指标里哪项最大，哪项最小？")
     assert "化学需氧量" in answer.text and ("PM2.5" in answer.text or "氨氮" in answer.text), answer.text
+
+
+def test_a_year_between_the_columns_is_refused_with_the_years_given(bot):
+    answer = ask(bot, "2023年PM2.5年均浓度要降到多少？")
+    assert answer.refused and "2020年" in answer.text and "2025年" in answer.text, answer.text

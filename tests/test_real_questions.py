@@ -95,3 +95,13 @@ def test_who_drew_up_a_forwarded_plan_and_the_day_it_was_forwarded(bot):
     (answer,) = talk(bot, "静安“卓越城区”城市更新行动方案是哪个部门制订的？区政府办公室是哪天转发的？")
     assert "静安区人民政府办公室" in answer.text and "区建设管理委" in answer.text and "日" in answer.text, answer.text
     assert "《静安区“卓越城区”城市更新行动方案" in answer.text  # named by the plan, not by who drew it up
+
+
+def test_a_district_named_must_be_the_documents_own(bot):
+    (answer,) = talk(bot, "静安区城市更新“十五五”规划里商办楼宇更新数量目标是多少个？")
+    assert answer.refused and "静安区" in answer.text and "商办楼宇" not in answer.text, answer.text
+
+
+def test_a_table_row_without_the_asked_value_is_not_a_quantity(bot):
+    (answer,) = talk(bot, "奉贤2026年城市体检方案里，人均体育场地面积的目标值是多少平方米？")
+    assert answer.refused, answer.text
