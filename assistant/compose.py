@@ -13,7 +13,7 @@ import re
 from assistant.plan import QueryPlan
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
-from kb.vocab import indicator_key, is_overall, is_region_table
+from kb.vocab import indicator_key, is_region_table
 from tools.base import cell_citations, dedupe, fact_citation, fmt_num
 from tools.facts import find_facts
 from tools.tables import series

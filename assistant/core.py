@@ -8,18 +8,19 @@ import threading
 import time
 from dataclasses import replace
 
+from assistant import executor as ex
 from assistant import table_answers as ta
 from assistant import text_answers as tx
+from assistant.compose import COMPOSED, refuse_wrong_quantity
 from assistant.conversation import Conversation, Turn, merge_context
+from assistant.counts import EXECUTORS
 from assistant.entities import Resolver
 from assistant.guard import check
-from assistant import executor as ex
-from assistant.compose import COMPOSED, refuse_wrong_quantity
-from assistant.region_ops import REGION_OPS
-from assistant.row_ops import ROW_OPS
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
 from assistant.planner import FOLLOW_UP, missing_document, plan_question, scope_documents, strip_titles
+from assistant.region_ops import REGION_OPS
+from assistant.row_ops import ROW_OPS
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation, Figure
@@ -300,7 +301,7 @@ class Assistant:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
         # With one document every question is about it; region operations need no named document then.
         one = len(kb.docs) == 1
-        for run in COMPOSED + (REGION_OPS if plan.scope.doc_ids or one else ()) + ex.EXECUTORS + ROW_OPS:
+        for run in COMPOSED + (REGION_OPS if plan.scope.doc_ids or one else ()) + EXECUTORS + ROW_OPS:
             try:
                 answer = run(kb, plan)
             except (PolicyQAError, ArithmeticError, ValueError, KeyError, IndexError, TypeError, AttributeError):

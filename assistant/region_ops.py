@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import re
 
-from assistant.executor import (_column_score, _grams, _region_tables, _value_columns, doc_title, quote_citation,
-                                referenced_tables, value_words)
+from assistant.executor import (
+    _column_score,
+    _grams,
+    _region_tables,
+    _value_columns,
+    doc_title,
+    referenced_tables,
+    value_words,
+)
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
 from kb.vocab import indicator_keys, is_overall, is_region_table
@@ -170,7 +177,7 @@ def answer_versus_whole(kb, plan: QueryPlan) -> Answer | None:
     found = _place_value(kb, plan)
     if not found:
         return None
-    t, col, rows, place, mine = found
+    t, col, _rows, place, mine = found
     whole = _overall_cell(kb, plan, t, col, mine.unit)
     if not whole:
         return None
@@ -331,7 +338,7 @@ def answer_place_backcast(kb, plan: QueryPlan) -> Answer | None:
     found = _place_value(kb, plan)
     if not found:
         return None
-    t, col, rows, place, mine = found
+    t, col, _rows, place, mine = found
     key = _grams(re.sub(r"目标|任务|[（(][^）)]*[）)]", "", col))
     cuts = [f for f in kb.facts if f.doc_id == t.doc_id and f.unit == "%" and place in f.sentence
             and len(_grams(f.sentence) & key) >= max(1, len(key) // 2)]

@@ -10,7 +10,7 @@ from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
 from tools import calc
-from tools.audit import conflicting_facts, table_issues
+from tools.audit import conflicting_facts
 from tools.base import cell_citations, cell_figure, cn_int, dedupe, fact_citation, fact_figure, fmt_num
 from tools.tables import Match, aggregate, column_kind, compare, find_cells, rank, series
 

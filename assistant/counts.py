@@ -1,0 +1,199 @@
+"""Counts and filters over one table or one list: how many items a list or table has, the rows past a bound,
+the indicators of one attribute (约束性 / 预期性), each table counted on its own with its document."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.executor import (
+    COMPARATOR_WORDS,
+    _docs_in_scope,
+    _grams,
+    _pick,
+    answer_alias,
+    answer_metadata,
+    cell_citations,
+    doc_title,
+    quote_citation,
+    referenced_tables,
+    value_words,
+)
+from assistant.plan import QueryPlan
+from kb.records import Answer, Figure
+from tools.base import cn_int, dedupe, fmt_num
+
+
+def answer_count(kb, plan: QueryPlan) -> Answer | None:
+    """How many items a list or table has ("保障措施一共几条", "主要指标有几项")."""
+    if plan.operation.kind != "count" or plan.operation.threshold is not None:
+        return None
+    topic = re.sub(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|个阶段|"
+                   r"部分).*$", "", plan.question)
+    topic = re.sub(r"《[^》]*》|规划|方案|中|的|里|提出|列出|列了|明确", "", topic).strip()
+    if not topic:
+        return None
+    q = _grams(plan.about)
+    referenced = referenced_tables(kb, plan) or set()
+    for t in sorted(kb.tables, key=lambda t: t.table_id not in referenced):
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        doc = next((d for d in kb.docs if d["doc_id"] == t.doc_id), {})
+        named = _grams(doc_title(kb, t.doc_id)) | _grams((doc.get("meta") or {}).get("title", ""))
+        # The table's own words ("核心指标表"), not the document's name it repeats, must be asked for.
+        g = _grams(re.sub(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十\d]+\s*", "", t.title)) - named
+        if (t.table_id in referenced or g and len(g & q) / len(g) >= 0.6) and re.search(
+                r"指标|项目|任务|行|条|项", plan.question):
+            labels = [r for r in t.row_labels if r and not re.match(r"^(?:合计|总计|小计)$", r)]
+            cites = [cell_citations(kb, t, t.cells[0])[0]]
+            # A row name with figures in it ("轨交站点600米…") is cited with its row.
+            cites += [cell_citations(kb, t, c)[1] for c in t.cells if re.search(r"\d", c.row_label)
+                      and c.row_label in labels[:30]]
+            count = Figure("项数", float(len(labels)), "项", "逐行计数", (), cites[0])
+            return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}共列出{len(labels)}项：" + "、".join(
+                labels[:30]) + ("等" if len(labels) > 30 else "") + "。", dedupe(cites), (count,),
+                intent="count", trace=(f"count rows of {t.title}",))
+    for d in _docs_in_scope(kb, plan):
+        text = kb.text_of(d["doc_id"])
+        heading = _heading_with(text, topic)
+        if heading is None:
+            continue
+        start, end, title = heading
+        items = _numbered_children(text[start:end])
+        if items:
+            quote = items[-1]
+            c = quote_citation(kb, d["doc_id"], quote)
+            names = "；".join(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", i)[:20] for i in items[:12])
+            count = Figure("项数", float(len(items)), "项", "逐条计数", (), c)
+            return Answer(f"《{doc_title(kb, d['doc_id'])}》“{title}”部分共列出{len(items)}项：{names}。",
+                          (c,) if c else (), (count,), intent="count", trace=(f"count under {title}",))
+    return None
+
+
+def _heading_with(text: str, topic: str):
+    lines = text.split("\n")
+    pos = 0
+    for i, line in enumerate(lines):
+        s = line.strip().lstrip("#").strip()
+        if topic in s and len(s) <= 30 and re.match(r"^(?:第[一二三四五六七八九十]+[章节部分]|[一二三四五六七八九十]+、|"
+                                                     r"[（(][一二三四五六七八九十]+[）)]|\d+[.、])?", s):
+            level = _level(s)
+            end = pos + len(line) + 1
+            for nxt in lines[i + 1:]:
+                t = nxt.strip().lstrip("#").strip()
+                if t and _level(t) is not None and level is not None and _level(t) <= level:
+                    break
+                end += len(nxt) + 1
+            return pos, end, s
+        pos += len(line) + 1
+    return None
+
+
+def _level(s: str) -> int | None:
+    for lvl, pattern in enumerate((r"^第[一二三四五六七八九十]+[章部分]", r"^[一二三四五六七八九十]+、", r"^[（(][一二三四五六七八九十]+[）)]",
+                                   r"^\d+[.、．]", r"^[（(]\d+[）)]")):
+        if re.match(pattern, s):
+            return lvl
+    return None
+
+
+def _numbered_children(block: str) -> list[str]:
+    """The items numbered directly under a heading: the first numbering level met, until a heading of a higher
+    rank ends the section (a 专栏 box has no rank of its own)."""
+    lines = [line.strip() for line in block.split("\n")[1:] if line.strip()]
+    items, top, last = [], None, None
+    for line in lines:
+        lv = _level(line)
+        if lv is None:
+            continue
+        if top is None:
+            top = lv
+        if lv < top:
+            break
+        if lv == top:
+            number = _number(line)
+            if items and number is not None and last is not None and number != last + 1:
+                break  # "五、…" then "四、…": the box's own numbering ended, the document's went on
+            items.append(line)
+            last = number
+    return items
+
+
+def _number(line: str) -> int | None:
+    from ingest.structure import cn_to_int
+
+    m = re.match(r"^[（(]?([一二三四五六七八九十百]+|\d+)", line)
+    return cn_to_int(m.group(1)) if m else None
+
+
+def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
+    """Rows of a table whose value meets a threshold ("目标不低于50%的指标有哪些"); words never compared."""
+    if plan.operation.kind != "filter" or plan.operation.threshold is None:
+        return None
+    op, x = plan.operation.comparator, plan.operation.threshold
+    test = {"≥": lambda v: v >= x, ">": lambda v: v > x, "≤": lambda v: v <= x, "<": lambda v: v < x,
+            "=": lambda v: abs(v - x) < 1e-9}.get(op)
+    if test is None:
+        return None
+    wants_pct = "%" in plan.question or plan.measure.quantity == "percent"
+    hits, citations = [], []
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids or not t.roles:
+            continue
+        for c in _pick(list(t.cells), plan):
+            if c.value is None or (wants_pct and c.unit != "%") or c.role in ("attribute", "text"):
+                continue
+            # A bound meets the threshold only when the whole bound does: "≥40" meets "不低于30".
+            low = c.value
+            if test(low):
+                hits.append((t, c))
+    if not hits:
+        return Answer(f"没有找到{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的指标。",
+                      refused=False, intent="filter") if kb.tables else None
+    lines = [f"- {c.row_label}：{c.column}{value_words(c)}" for _, c in hits[:20]]
+    for t, c in hits[:20]:
+        citations += list(cell_citations(kb, t, c))
+    figures = tuple(Figure(f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1])
+                    for t, c in hits[:20])
+    more = f"\n（另有{len(hits) - 20}项未列出）" if len(hits) > 20 else ""
+    figures += (Figure("项数", float(len(hits)), "项", "按条件计数", (), citations[0] if citations else None),)
+    if len(hits) > 20:
+        figures += (Figure("未列出项数", float(len(hits) - 20), "项", "项数 − 20", ()),)
+    return Answer(f"{COMPARATOR_WORDS.get(op, op)}{fmt_num(x)}{'%' if wants_pct else ''}的有{len(hits)}项：\n"
+                  + "\n".join(lines) + more, dedupe(citations), figures, intent="filter")
+
+
+def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
+    """Indicators of one attribute ("约束性指标有哪些"), from the tables' 属性 columns."""
+    m = re.search(r"(约束性|预期性|指导性)", plan.question)
+    if not m or not re.search(r"哪|几|多少|列出|包括|有什么|属于", plan.question) or plan.measure.indicators and not \
+            re.search(r"哪些|哪几|几项|多少项", plan.question):
+        return None  # "X是约束性还是预期性" asks one row's attribute (answer_row)
+    want = m.group(1)
+    hits, cites = [], []
+    named = referenced_tables(kb, plan)
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids or named and t.table_id not in named:
+            continue
+        for c in t.cells:
+            if c.role == "attribute" and c.raw.startswith(want):
+                hits.append((t, c))
+                cites += list(cell_citations(kb, t, c))
+    if not hits:
+        return None
+    by_table: dict[str, list] = {}
+    for t, c in hits:
+        by_table.setdefault(t.table_id, []).append((t, c))
+    lines, figures = [], []
+    for group in list(by_table.values())[:MAX_TABLES_LISTED]:  # each table counted on its own, with its document
+        t = group[0][0]
+        labels = list(dict.fromkeys(c.row_label for _, c in group))
+        first = cell_citations(kb, t, group[0][1])[1]
+        lines.append(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{want}指标共{len(labels)}项：{'、'.join(labels)}。")
+        figures.append(Figure(f"{t.title} {want}指标项数", float(len(labels)), "项", "按属性计数", (), first))
+    if len(by_table) > MAX_TABLES_LISTED:
+        lines.append(f"另有{cn_int(len(by_table) - MAX_TABLES_LISTED)}个表格也有{want}指标；可在问题中指明文件或表格。")
+    return Answer("\n".join(lines), dedupe(cites), tuple(figures), intent="filter")
+
+
+MAX_TABLES_LISTED = 3
+EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, answer_table_filter)
