@@ -45,12 +45,28 @@ def _own_intent_words(text: str) -> bool:
                           text))
 
 
+# "这个指标的2025年基期值": the indicator of the turn before, named by a pronoun
+ANAPHOR = re.compile(r"(?:这个|这一|这项|该|此|同一|同一个|上述)(?:指标|数值|数据|目标值|项目标|项)")
+_COLUMN_ONLY = re.compile(
+    r"那么?|呢|的|是|为|有|多少|几|吗|怎么写|如何|要|要求|达到|到|在|里|中|规划|方案|计划|文件|里面|"
+    r"(?:19|20)\d{2}年?(?:底|末)?|十[一二三四五六]五|期末|年底|年末|基期值?|基数|现状值?|目标值?|预期值?|"
+    r"实际|完成值?|情况|数值|数|值|时|期间|时期|末|[？?。，,！!\s“”\"]")
+
+
+def only_column_words(text: str) -> bool:
+    """A follow-up that names only a year, a period or a column role ("那2025年基期值是多少", "十三五完成了多少"):
+    the indicator (and place) of the turn before is meant."""
+    rest = _COLUMN_ONLY.sub("", text)
+    return len(rest) <= 1 and len(text) <= 40
+
+
 def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Entities, Intent, bool]:
     """Fill what a follow-up leaves out from the previous turn; an explicit new entity replaces the old one."""
     if prev is None or intent.kind in ("out_of_scope", "audit", "profile"):
         return ent, intent, False
     # Only a real follow-up borrows: "那包头呢？", "氨氮的目标又是多少？", or a bare entity ("包头市的").
-    follow = intent.follow_up or (len(ent.text) <= 8 and bool(ent.regions or ent.indicators))
+    follow = intent.follow_up or (len(ent.text) <= 8 and bool(ent.regions or ent.indicators)) or (
+        not ent.indicators and not ent.regions and only_column_words(ent.text))
     if not follow:
         return ent, intent, False
     used = False
@@ -64,7 +80,8 @@ def merge_context(ent: Entities, intent: Intent, prev: Turn | None) -> tuple[Ent
             used = True
         elif prev.intent.kind == "rank":
             used = False
-    elif not ent.indicators and not ent.regions and prev.entities.indicators and _own_intent_words(ent.text):
+    elif not ent.indicators and not ent.regions and prev.entities.indicators and (
+            _own_intent_words(ent.text) or only_column_words(ent.text)):
         ent.indicators = list(prev.entities.indicators)
         if not COMPARE_TO.search(ent.text):
             ent.regions = list(prev.entities.regions)  # "那年均呢": the same place, another column

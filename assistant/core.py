@@ -11,13 +11,15 @@ from dataclasses import replace
 from assistant import executor as ex
 from assistant import table_answers as ta
 from assistant import text_answers as tx
+from assistant.cell_quantities import answer_clause_column
 from assistant.compose import COMPOSED, refuse_wrong_quantity
-from assistant.conversation import Conversation, Turn, merge_context
+from assistant.conversation import ANAPHOR, Conversation, Turn, merge_context
 from assistant.counts import EXECUTORS
 from assistant.entities import Resolver
 from assistant.guard import check
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
+from assistant.period_compare import against_period
 from assistant.planner import FOLLOW_UP, missing_document, plan_question, scope_documents, strip_titles
 from assistant.region_ops import REGION_OPS
 from assistant.row_ops import ROW_OPS
@@ -162,6 +164,10 @@ class Assistant:
         return get
 
     def _answer(self, text, conversation, kb, resolver, audit_cache):
+        if conversation is not None and conversation.last() is not None and ANAPHOR.search(text):
+            # "这个指标的2025年基期值是多少": the pronoun is not an indicator; the turn before names it
+            text = ANAPHOR.sub("", text)
+            text = text if FOLLOW_UP.search(text) else "那" + text
         ent = resolver.resolve(text)
         intent = classify(ent)
         first = plan_question(ent, intent, kb)
@@ -196,7 +202,7 @@ class Assistant:
         missing_year = self._year_not_stated(kb, plan) or self._period_not_planned(kb, plan)
         if missing_year:
             return missing_year, (ent, intent, fact_action)
-        both = self._the_two_before(conversation, ent)
+        both = self._the_two_before(conversation, ent) or against_period(kb, conversation, text)
         if both is not None:
             return replace(both, understood=plan.understood(), plan=plan.to_dict()), (ent, intent, fact_action)
         if ent.doc_ids:
@@ -311,7 +317,7 @@ class Assistant:
             if answer is not None:
                 return answer
         if plan.scope.doc_ids or (one and not plan.measure.indicators):
-            answer = ex.answer_region(kb, plan)
+            answer = answer_clause_column(kb, plan) or ex.answer_region(kb, plan)
             if answer is not None:
                 return answer
         if plan.measure.role in ("attribute", "unit", "milestone", "base", "cumulative") or plan.scope.doc_ids or (

@@ -34,6 +34,9 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
         return None
     q = _grams(plan.about)
     referenced = referenced_tables(kb, plan) or set()
+    rows = {r for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids for r in t.row_labels}
+    if any(len(i) >= 4 and any(i in r for r in rows) for i in plan.measure.indicators):
+        return None  # "更新责任区“一店一档”信息目标多少条": a row's value in 条, not a count of rows
     for t in sorted(kb.tables, key=lambda t: t.table_id not in referenced):
         if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
             continue

@@ -68,6 +68,9 @@ def _title_line(text: str) -> str:
     return ""
 
 
+GENERIC_INDICATOR = re.compile(r"^(?:指标|指标名称|项目|名称|内容|任务|目标|数量|合计|总计|小计|其中|其他|备注|街镇|乡镇|地区|区县|单位|序号)$")
+
+
 class Resolver:
     """Finds regions, indicators, years and out-of-scope names in a question."""
 
@@ -183,6 +186,8 @@ class Resolver:
                 ent.regions.append(label)
         for _, alias in self._find(plain, self._indicator_sorted, taken):
             key = self.indicator_aliases[alias]
+            if GENERIC_INDICATOR.match(key):
+                continue  # a row named "指标" in some table: the word names no quantity in a question
             if key not in ent.indicators:
                 ent.indicators.append(key)
         ent.overall = any(w in plain for w in self.scope_words)

@@ -230,6 +230,31 @@ def _row_matches(kb, plan: QueryPlan):
     return [(t, label, cells) for s, t, label, cells in sorted(found, key=lambda x: -x[0]) if s >= top - 1e-9]
 
 
+def prose_names_it_exactly(kb, names, labels, docs, question: str = "") -> bool:
+    """The rows found only contain the asked name inside a longer one ("公园数量" in "改建或新建口袋公园数量") while
+    a sentence of the same document states a quantity right after the name itself ("公园数量累计达到1600座以上")."""
+    from kb.vocab import indicator_key, indicator_keys
+
+    names = [n for n in names if len(n) >= 3]
+    wanted = {indicator_key(n) for n in names}
+    if not names or any(set(indicator_keys(label)) & wanted for label in labels):
+        return False
+    for label in labels:
+        for name in names:
+            at = label.find(name)
+            if at >= 2 and label[at - 2:at] + name in question:
+                return False  # "口袋公园数量" asked: the longer row name is what the question says
+    for f in kb.facts:
+        if f.doc_id not in docs:
+            continue
+        for name in names:
+            at = f.sentence.find(name)
+            gap = f.sentence.find(f.quote) + max(f.quote.find(f.raw), 0) - (at + len(name))
+            if at >= 0 and 0 <= gap <= 12 and (at == 0 or f.sentence[at - 1] in "，。；、：（(“\"的"):
+                return True
+    return False
+
+
 def value_words(cell) -> str:
     """A cell as a person reads it: "不低于80%", "4.1%左右", "〔3000—4000〕万平方米（五年累计）", or its words."""
     if cell.kind == "text":
@@ -263,6 +288,14 @@ def value_words(cell) -> str:
 
 def _pick(cells, plan: QueryPlan):
     role, year = plan.measure.role, plan.measure.year
+    own, _ = topic_grams(plan)
+    asked = plan.about.partition("‖")[0] if own else plan.about
+    named = [c for c in cells if c.role in ("text", "value", "attribute") and len(c.column) >= 3
+             and not re.search(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", c.column) and c.column in asked]
+    if named:
+        # "完成情况是怎么写的": the column the question names by its header, after the row's figures
+        context = [c for c in cells if c.role in ("base", "target") and c not in named]
+        return context + named
     values = [c for c in cells if c.role not in ("attribute", "text", "label", "index", "group", "unit")]
     if role in ("attribute",):
         return [c for c in cells if c.role == "attribute"]
@@ -310,6 +343,9 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
         return None  # "比2005年下降了多少": a change since a base year, which the prose states, not a column
     matches = _row_matches(kb, plan)
     if not matches or any(not t.roles for t, _, _ in matches):
+        return None
+    if prose_names_it_exactly(kb, plan.measure.indicators, [label for _, label, _ in matches],
+                              {t.doc_id for t, _, _ in matches}, plan.question):
         return None
     if len({t.doc_id for t, _, _ in matches}) > 1 and not plan.scope.doc_ids and len(kb.docs) > 1:
         pass  # several documents state it: each is shown with its document below
@@ -411,6 +447,8 @@ def _value_columns(t) -> list[str]:
 
 def _column_score(name: str, plan: QueryPlan) -> float:
     q = plan.about.replace("‖", " ")
+    for place in sorted(plan.scope.regions, key=len, reverse=True):
+        q = q.replace(place, " ")  # "嘉定工业区分到多少": 工业 names the place, not the column "主要地类·工业"
     own, _ = topic_grams(plan)
     score = 0.0
     if plan.measure.year and plan.measure.year in name:

@@ -104,7 +104,8 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
         own = re.sub(r"^(?:那么|那|还有|另外|再问)|呢|[？?。，,！!]|是多少|多少|怎么样|如何|的$", "", text).strip()
         # The follow-up's own words ("那氨氮呢") outweigh the earlier question's ("清源县化学需氧量减排量多少吨")
         topic = f"{own}{TOPIC_SEP}{prev.about}" if len(own) >= 2 and own not in prev.about else prev.about
-    kind = plan.operation if plan.operation.kind not in ("fact", "narrative") else prev.operation
+    own_total = re.search(r"合计|总计|共计|一共|总共|加起来|全区|全市|全县|总数", text)
+    kind = plan.operation if plan.operation.kind not in ("fact", "narrative") or own_total else prev.operation
     return replace(plan, scope=scope, measure=measure, operation=kind, inherited=tuple(carried) or plan.inherited,
                    topic=topic)
 
@@ -260,6 +261,11 @@ def missing_document(text: str, kb) -> str:
     near = [d for d, t in titles.items() if sum(w in t for w in words) == len(words) - 1]
     if not near:
         return ""
+    captions = {}
+    for t in getattr(kb, "tables", ()):
+        captions[t.doc_id] = captions.get(t.doc_id, "") + " " + t.title
+    if any(all(w in titles[d] or w in captions.get(d, "") for w in words) for d in near):
+        return ""  # "普陀区绿化“十四五”指标完成情况一览表": a table of the 十五五 plan carries the other period
     listed = "、".join(f"《{_short_title(kb, d)}》" for d in near[:3])
     return f"知识库中没有同时符合“{'”“'.join(words)}”的文件；相近的有：{listed}。请确认要问的是哪一份文件。"
 
@@ -302,13 +308,19 @@ def strip_titles(text: str, kb, doc_ids) -> str:
 _TITLE_INDEX: dict[tuple[str, ...], tuple[dict, dict]] = {}
 
 
-def _title_index(kb) -> tuple[dict, dict]:
+def _title_index(kb) -> tuple[dict, dict, dict]:
     """Each document's title grams and each gram's weight (1 / the titles holding it), kept per set of
     documents: document ids are content hashes, so the same ids always mean the same titles."""
     key = tuple(d["doc_id"] for d in kb.docs)
     found = _TITLE_INDEX.get(key)
     if found is None:
         titles = {d["doc_id"]: [_grams(n) - GENERIC_TITLE for n in document_titles(d)] for d in kb.docs}
+        captions: dict[str, list] = {}
+        for t in getattr(kb, "tables", ()):
+            # "普陀区绿化“十四五”指标完成情况一览表里…": a table's caption names its document too
+            caption = _grams(re.sub(r"^(?:专栏|附表|附件|表)\s*[一二三四五六七八九十\d]*[：:\s]*", "", t.title)) - GENERIC_TITLE
+            if len(caption) >= 6 and t.doc_id in titles:
+                captions.setdefault(t.doc_id, []).append(caption)
         df: dict[str, int] = {}
         for grams in titles.values():
             for g in set().union(*grams) if grams else ():
@@ -316,7 +328,7 @@ def _title_index(kb) -> tuple[dict, dict]:
         weight = {g: 1.0 / n for g, n in df.items()}  # "普陀区" in two titles says less than "国土空间"
         if len(_TITLE_INDEX) >= 8:
             _TITLE_INDEX.clear()
-        found = _TITLE_INDEX[key] = (titles, weight)
+        found = _TITLE_INDEX[key] = (titles, weight, captions)
     return found
 
 
@@ -344,15 +356,16 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     q = _grams(text)
     if not q:
         return ()
-    titles, weight = _title_index(kb)
+    titles, weight, captions = _title_index(kb)
+    by_table = bool(re.search(r"表|专栏", text))  # only a question that speaks of a table names it by caption
     scored = []
     for d in docs:
         best = 0.0
-        for g in titles[d["doc_id"]]:
+        for g in titles[d["doc_id"]] + (captions.get(d["doc_id"], []) if by_table else []):
             if len(g) < 4 or len(g & q) < 3:
                 continue  # a title of a word or two, or three shared characters, names nothing surely
-            total = sum(weight[x] for x in g)
-            hit = sum(weight[x] for x in g & q)
+            total = sum(weight.get(x, 1.0) for x in g)
+            hit = sum(weight.get(x, 1.0) for x in g & q)
             best = max(best, hit / total + 0.02 * len(g & q))
         scored.append((best, d["doc_id"]))
     scored.sort(reverse=True)

@@ -6,6 +6,7 @@ import re
 
 from assistant.entities import Entities
 from assistant.intent import Intent
+from assistant.executor import prose_names_it_exactly
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
@@ -110,7 +111,8 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                            or base.group(1) in " ".join(m.table.columns)]
             filled = [m for m in matches if not (m.cell.value is None and m.cell.kind == "empty")]
             matches = filled or matches  # "—" in a total row says nothing when another table gives the figure
-            if not matches:
+            if not matches or not any(is_region_table(m.table) for m in matches) and prose_names_it_exactly(
+                    kb, [indicator], {m.cell.row_label for m in matches}, {m.table.doc_id for m in matches}, ent.text):
                 continue
             years = list(dict.fromkeys(ent.years))
             if len(years) >= 2 and not any(is_region_table(m.table) for m in matches):

@@ -86,12 +86,39 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     else:
         chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05
                            and f.subject != best.subject][:2]
+        chosen += [f for f in _each_item(kb, ent.text, best.doc_id) if f not in chosen]
         lines = [_fact_text(f) + "。" for f in chosen]
         lines.append(f"原文：“{best.quote}”")
     figures = tuple(fact_figure(kb, f) for f in chosen)
     citations = dedupe(fact_citation(kb, f) for f in chosen)
     trace = (f"fact({query!r}, {action}) → {best.subject} {best.raw} (score {best_score:.2f})",)
     return Answer("\n".join(lines), citations, figures, trace=trace, intent="fact")
+
+
+EACH = re.compile(r"((?:[\u4e00-\u9fff]{2,16}[和、及与])+[\u4e00-\u9fff]{2,16}?)(?:各|分别|各自)")
+
+
+def _each_item(kb, text: str, doc_id: str) -> list:
+    """"租赁房和宿舍床位各多少": each listed item's own quantity in the answering document, best match each."""
+    m = EACH.search(text)
+    if m is None:
+        return []
+    items = [re.sub(r"^(?:那么|那|其中|以及|还有)+", "", x) for x in re.split(r"[和、及与]", m.group(1))]
+    out = []
+    for item in items:
+        if len(item) < 2:
+            continue
+        want = bigrams(item)
+        best, score = None, 0.0
+        for f in kb.facts:
+            if f.doc_id != doc_id:
+                continue
+            s = len(want & bigrams(f.subject)) / max(len(want), 1)
+            if s > score or (s == score and best is not None and f.start < best.start):
+                best, score = f, s
+        if best is not None and score >= 0.6 and best not in out:
+            out.append(best)
+    return out
 
 
 def answer_backcast(kb, ent: Entities, intent: Intent) -> Answer:

@@ -13,9 +13,10 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
-def numbers_in(text: str) -> list[float]:
+def numbers_in(text: str, years: bool = False) -> list[float]:
     """Figures stated in text. Full-width digits count; years (2015年), enumerations (1、 （三）), and digits inside
-    names (PM2.5, NH3-N) do not."""
+    names (PM2.5, NH3-N) do not, unless `years`: the scoring contract's "numbers stated in the answer text" include
+    the year, month and day of a date the question asks for ("哪天成文的" → 2023年12月12日)."""
     text = _nfkc(text)
     out = []
     titles = [(t.start(), t.end()) for t in re.finditer(r"《[^》]{1,80}》", text)]
@@ -25,7 +26,7 @@ def numbers_in(text: str) -> list[float]:
         raw, start, end = m.group(0), m.start(), m.end()
         before = text[start - 1] if start else ""
         after = text[end] if end < len(text) else ""
-        if re.fullmatch(r"-?(?:19|20)\d{2}", raw) and (after in "年—-～~至" or before in "年—-~"):
+        if not years and re.fullmatch(r"-?(?:19|20)\d{2}", raw) and (after in "年—-～~至" or before in "年—-~"):
             continue
         if after == "、" or (before in "(（" and after in ")）"):
             continue
@@ -41,7 +42,7 @@ def near(stated: float, expected: float) -> bool:
 
 
 def check_number(text: str, expected: list[float]) -> bool:
-    stated = numbers_in(text)
+    stated = numbers_in(text, years=True)
     return all(any(near(s, e) for s in stated) for e in expected)
 
 

@@ -10,13 +10,14 @@ from kb.records import Fact, join_path
 
 UNITS = [
     "吨标准煤/万元", "万吨标准煤", "吨标准煤", "万千瓦时", "万千瓦", "千瓦", "万重量箱", "重量箱", "万标张", "标张",
-    "万平方米", "平方米", "万立方米", "立方米", "万吨", "亿吨", "吨", "万辆", "辆", "亿元", "万元", "元",
-    "个百分点", "百分点", "蒸吨", "公里", "千米", "万户", "户", "万人", "人", "个", "家", "座", "处", "台", "套",
-    "项", "条", "所", "天", "倍", "%",
+    "万平方米", "平方公里", "平方米", "万立方米", "立方米", "万吨", "亿吨", "吨", "万辆", "辆", "亿元", "万元", "元",
+    "个百分点", "百分点", "蒸吨", "公里", "千米", "万户", "户", "万人次", "人次", "万人", "人", "个", "家", "万座", "座",
+    "处", "台", "万套", "套", "万张", "张", "项", "条", "所", "天", "倍", "公顷", "万亩", "亩", "万株", "株", "幢", "栋", "块", "%",
 ]
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 QUANTITY = re.compile(
-    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[—\-~～至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<unit>{UNIT_RE})(?P<post>以上|以下|以内|左右)?"
+    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[—\-~～至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<approx>余|多)?(?P<unit>{UNIT_RE})"
+    rf"(?P<post>以上|以下|以内|左右)?"
 )
 ACTIONS = [
     "累计下降", "下降到", "降低到", "减少到", "提高到", "增加到", "控制在", "下降", "降低", "减少", "削减", "淘汰",
@@ -32,6 +33,7 @@ OBJECT_VERBS = ("建设", "新建", "建成", "新增", "实施", "完成", "安
                 "形成", "供应", "筹措", "栽植", "开工", "完工")
 YEAR = re.compile(r"(\d{4})年")
 PERIOD = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?|([一二三四五六七八九十]+|\d+)年(?:累计|内|间)")
+PERIOD_WORD = re.compile(r"(十[一二三四五六七八九]五)")
 SENTENCE_SPLIT = re.compile(r"(?<=[。；;！？!?])")
 CLAUSE_SPLIT = re.compile(r"[，,；;。：:、]")
 PAREN = re.compile(r"[（(][^（）()]{0,40}[）)]")
@@ -89,6 +91,10 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
         years = [(m.start(), m.group(1)) for m in YEAR.finditer(sentence)]
         period_m = PERIOD.search(sentence)
         period = (period_m.group(1) or (period_m.group(2) + "年")) if period_m else ""
+        if not period:
+            # "一、“十三五”期间发展成果" above the sentence: its quantities are that period's (not the title's)
+            heading = next((m.group(1) for h in reversed(section_path[1:]) for m in [PERIOD_WORD.search(h)] if m), "")
+            period = heading
         last_action, last_subject, action_lo = "", "", 0
         masked = PAREN.sub(lambda p: MASK * len(p.group(0)), sentence)
         for m in QUANTITY.finditer(sentence):
@@ -138,7 +144,7 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
                            and sentence[max(0, pos - 1):pos] not in ("比", "较")]
             if prior_years:
                 year = prior_years[-1]
-            qualifier = m.group("post") or ""
+            qualifier = (m.group("approx") or "") + (m.group("post") or "")  # "5300余万平方米": more than 5300
             pre = sentence[max(c_lo, m.start() - 3): m.start()]
             for q in PRE_QUALIFIERS:
                 if pre.endswith(q):

@@ -231,6 +231,8 @@ def _cell_prior(text: str, leaf: bool, span: int) -> float:
         p -= 0.4  # a word this short names a column, rarely a group of columns
     if LEAF_WORDS.match(s) or (YEARISH.match(s) and not s.startswith(("“", '"'))):
         p -= 1.5
+    elif re.match(r"^总[\u4e00-\u9fff]{1,4}$", s) and not TOTAL_IN_NAME.search(s):
+        p -= 0.8  # "总面积", "总量": the total's own column, printed beside the parts (not over them)
     return p
 
 

@@ -33,7 +33,11 @@ def test_number_check_right_and_wrong():
     assert not checks.check_number("降低16%", [15])
     assert not checks.check_number("降低15%", [15, 3.2])
     assert checks.check_number("年均３．３６％", [3.36])  # full-width digits count
-    assert not checks.check_number("2015年", [2015])
+    # The contract's "numbers stated in the answer text" include a date the question asks for ("哪天成文的");
+    # years still never count as figures that need a source (numbers_in skips them by default).
+    assert checks.check_number("2023年12月12日成文", [2023, 12, 12])
+    assert not checks.check_number("2023年11月13日成文", [2023, 12, 12])
+    assert checks.numbers_in("2015年") == []
 
 
 def test_unit_keyword_refuse_checks():
