@@ -27,47 +27,83 @@ def _figure(kb, t, c, label: str | None = None) -> Figure:
     return Figure(label or f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1], c.flag)
 
 
+def _row_value(kb, plan: QueryPlan, subject: str):
+    """The target cell of an indicator-table row named by `subject` in the documents asked about, or None."""
+    ids = set(plan.scope.doc_ids)
+    best = None
+    for t in kb.tables:
+        if ids and t.doc_id not in ids or is_region_table(t):
+            continue
+        for c in t.cells:
+            if c.value is None or c.role not in ("target", "value", "cumulative"):
+                continue
+            label = re.sub(r"[（(][^）)]*[）)]|\s", "", c.row_label)
+            if subject in label or (len(label) >= 3 and label in subject):
+                score = (c.role == "target", -abs(len(label) - len(subject)))
+                if best is None or score > best[0]:
+                    best = (score, t, c)
+    return None if best is None else best[1:]
+
+
 def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
-    """"电石和焦炭淘汰量一共多少": each subject's prose quantity, then their sum (same unit only)."""
-    if plan.measure.indicators or plan.scope.regions or not SUM_WORDS.search(plan.question):
+    """"电石和焦炭淘汰量一共多少", "老旧供水管网改造和排水主管修复改造加起来多少公里": each part's quantity (a
+    prose fact, or the target of a table row of that name), then their sum (same unit only)."""
+    if plan.scope.regions or not SUM_WORDS.search(plan.question):
         return None
     head = SUM_WORDS.split(plan.question)[0]
     action = next((a for a in ("淘汰", "新建", "建设", "建成", "新增", "改造", "完成") if a in head), None)
     core = re.sub(r"(?:淘汰|新建|建设|建成|新增|改造|完成)?量?$", "", re.sub(r"[？?，,。]", "", head)).strip()
+    core = re.sub(r"^.*(?:规划|方案|计划|通知|表)(?:中|里|内|上)?(?:说|提出|明确|要求)?", "", core) or core
     subjects = [s for s in SPLIT_SUBJECTS.split(core) if len(s) >= 2]
     if len(subjects) < 2:
         return None
     # "“十二五”钢铁行业要淘汰的炼铁、炼钢、铁合金产能": the parts are 炼铁, 炼钢, 铁合金
     subjects[0] = re.sub(r"^.*(?:的|淘汰|新建|建设|建成|新增|改造|完成|实施)(?=[\u4e00-\u9fff]{2})", "", subjects[0])
+    subjects[0] = re.sub(r"^(?:全区|全市|全县|全省)", "", subjects[0]) or subjects[0]
     subjects[-1] = re.sub(r"(?<=[\u4e00-\u9fff]{2})(?:产能|能力|任务|规模|数量)$", "", subjects[-1])
+    rows = [_row_value(kb, plan, subject) for subject in subjects]
     options = []
-    for subject in subjects:
-        hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=6) if subject[:2] in f.subject]
+    for subject, row in zip(subjects, rows):
+        if row is not None:
+            options.append([])
+            continue
+        hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=6) if subject[:2] in f.subject
+                and (not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
         if not hits:
             return None
         options.append(hits)
     # Parts of one total are stated together ("新建环卫公厕3座，改建大修环卫公厕40座"): a sentence holding a
     # candidate of every part wins over each part's best match taken from different places.
-    shared = set.intersection(*({f.sentence for f in hits} for hits in options))
-    if shared:
-        sentence = min(shared, key=lambda s: min(f.start for hits in options for f in hits if f.sentence == s))
-        found = [next(f for f in hits if f.sentence == sentence) for hits in options]
-    else:
-        found = [hits[0] for hits in options]
-    units = {f.unit for f in found}
+    fact_options = [hits for hits in options if hits]
+    shared = set.intersection(*({f.sentence for f in hits} for hits in fact_options)) if fact_options else set()
+    parts = []  # (asked name, Figure, citation)
+    for subject, row, hits in zip(subjects, rows, options):
+        if row is not None:
+            t, c = row
+            cite = cell_citations(kb, t, c)
+            parts.append((re.sub(r"[（(][^）)]*[）)]", "", c.row_label).strip(), _figure(kb, t, c), cite))
+            continue
+        if shared:
+            sentence = min(shared, key=lambda s: min(f.start for h in fact_options for f in h if f.sentence == s))
+            f = next(f for f in hits if f.sentence == sentence)
+        else:
+            f = hits[0]
+        parts.append((subject, Figure(f"{f.subject}（{f.action}）", f.value, f.unit, "", (), fact_citation(kb, f)),
+                      (fact_citation(kb, f),)))
+    citations = dedupe(c for _, _, cites in parts for c in cites)
+    units = {fig.unit for _, fig, _ in parts}
     if len(units) != 1:
-        listed = "、".join(f"{f.subject}{fmt_num(f.value, 4)}{f.unit}" for f in found)
-        return Answer(f"这几项的单位不同（{listed}），不能直接相加。", dedupe(fact_citation(kb, f) for f in found),
-                      refused=True, intent="compute")
+        listed = "、".join(f"{name}{fmt_num(fig.value, 4)}{fig.unit}" for name, fig, _ in parts)
+        return Answer(f"这几项的单位不同（{listed}），不能直接相加。", citations, refused=True, intent="compute")
     unit = units.pop()
-    inputs = tuple(Figure(f"{f.subject}（{f.action}）", f.value, f.unit, "", (), fact_citation(kb, f)) for f in found)
-    total = sum(f.value for f in found)
-    formula = " + ".join(fmt_num(f.value, 4) for f in found) + f" = {fmt_num(total, 4)}"
+    inputs = tuple(fig for _, fig, _ in parts)
+    total = sum(fig.value for fig in inputs)
+    formula = " + ".join(fmt_num(fig.value, 4) for fig in inputs) + f" = {fmt_num(total, 4)}"
     # each part named as asked, with the value the plan states for it (the quotes are the citations)
-    parts = "，".join(f"{subject}{fmt_num(f.value, 4)}{unit}" for subject, f in zip(subjects, found))
-    return Answer(f"{parts}；合计{fmt_num(total, 4)}{unit}。", dedupe(fact_citation(kb, f) for f in found),
+    listed = "，".join(f"{name}{fmt_num(fig.value, 4)}{unit}" for name, fig, _ in parts)
+    return Answer(f"{listed}；合计{fmt_num(total, 4)}{unit}。", citations,
                   inputs + (Figure("合计", total, unit, formula, inputs),), intent="compute",
-                  trace=(f"sum of {len(found)} facts",))
+                  trace=(f"sum of {len(parts)} parts",))
 
 
 def _series(kb, plan: QueryPlan):

@@ -20,8 +20,10 @@ from assistant.guard import check
 from assistant.intent import ASKS_NUMBER, Intent, classify
 from assistant.plan import QueryPlan
 from assistant.period_compare import against_period
-from assistant.planner import FOLLOW_UP, missing_document, plan_question, scope_documents, strip_titles
+from assistant.planner import (FOLLOW_UP, document_for_phrase, missing_document, plan_question, scope_documents,
+                               strip_titles)
 from assistant.region_ops import REGION_OPS
+from assistant.requirements import answer_requirements
 from assistant.row_ops import ROW_OPS
 from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError, ToolError
 from kb.knowledge import KnowledgeBase, open_kb
@@ -168,6 +170,9 @@ class Assistant:
             # "这个指标的2025年基期值是多少": the pronoun is not an indicator; the turn before names it
             text = ANAPHOR.sub("", text)
             text = text if FOLLOW_UP.search(text) else "那" + text
+        both = self._two_documents(text, kb, resolver, audit_cache)
+        if both is not None:
+            return both
         ent = resolver.resolve(text)
         intent = classify(ent)
         first = plan_question(ent, intent, kb)
@@ -242,6 +247,38 @@ class Assistant:
                 answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
         return answer, (ent, intent, fact_action)
 
+    def _two_documents(self, text, kb, resolver, audit_cache):
+        """"普陀国土空间近期规划和普陀绿化十五五规划，对人均公园绿地面积的目标分别是多少": the same question put
+        to each of the two documents it names, each answer under its document, compared when both give a figure."""
+        m = TWO_DOCS.match(text)
+        if m is None or len(kb.docs) < 2:
+            return None
+        a, b = (document_for_phrase(x, kb) for x in (m.group("a"), m.group("b")))
+        if len(a) != 1 or len(b) != 1 or a == b:
+            return None
+        rest = re.sub(r"^(?:对于|对|关于|里|中|的|在)+", "", m.group("rest").strip(" ，,")).strip(" ，,")
+        asked = re.sub(r"分别|各自", "", rest)
+        if len(re.sub(r"[^\u4e00-\u9fff]", "", asked)) < 3:
+            return None
+        parts, turn = [], None
+        for doc in (a[0], b[0]):
+            answer, turn = self._answer(asked, None, kb.subset({doc}), resolver, audit_cache)
+            parts.append((doc, answer))
+        lines = [f"《{ex.doc_title(kb, d)}》：{x.text}" for d, x in parts]
+        figures = [f for _, x in parts for f in x.figures]
+        firsts = [x.figures[0] for _, x in parts if x.figures and not x.refused]
+        if len(firsts) == 2 and firsts[0].unit == firsts[1].unit and firsts[0].value != firsts[1].value and re.search(
+                r"哪个|哪份|更|谁|相比|比较|高|低|多|少", rest.replace("多少", "")):
+            big, small = sorted(zip(firsts, (ex.doc_title(kb, d) for d, _ in parts)), key=lambda x: -x[0].value)
+            diff = Figure("相差", big[0].value - small[0].value, "个百分点" if big[0].unit == "%" else big[0].unit,
+                          f"{fmt_num(big[0].value, 4)} − {fmt_num(small[0].value, 4)}", (big[0], small[0]))
+            lines.append(f"《{big[1]}》的数值更高，相差{fmt_num(diff.value, 4)}{diff.unit}。")
+            figures.append(diff)
+        return (Answer("\n".join(lines), dedupe(c for _, x in parts for c in x.citations), tuple(figures),
+                       all(x.refused for _, x in parts), tuple(t for _, x in parts for t in x.trace), "compare",
+                       understood="我理解为：分别问两份文件 · " + "、".join(f"《{ex.doc_title(kb, d)}》" for d, _ in parts)
+                       + f" · {asked}"), turn)
+
     @staticmethod
     def _the_two_before(conversation, ent) -> Answer | None:
         """"这两个哪个更大": the figures of the two answers before, compared (nothing new is looked up)."""
@@ -307,7 +344,8 @@ class Assistant:
         """Operations the plan answers directly (metadata, short names, counts, thresholds, rows by role)."""
         # With one document every question is about it; region operations need no named document then.
         one = len(kb.docs) == 1
-        for run in COMPOSED + (REGION_OPS if plan.scope.doc_ids or one else ()) + EXECUTORS + ROW_OPS:
+        for run in COMPOSED + (REGION_OPS if plan.scope.doc_ids or one else ()) + EXECUTORS + ROW_OPS + (
+                answer_requirements,):
             try:
                 answer = run(kb, plan)
             except (PolicyQAError, ArithmeticError, ValueError, KeyError, IndexError, TypeError, AttributeError):
@@ -457,6 +495,9 @@ class Assistant:
 
 
 PERIOD = re.compile(r"十[一二三四五六七八九]五")
+DOC_END = r"(?:规划|方案|计划|通知|意见|指引|要求|清单|细则|办法)(?:（[^）]{1,20}）)?"
+TWO_DOCS = re.compile(rf"^(?P<a>[^，,？?]{{4,50}}?{DOC_END})(?:和|与|跟|以及|及|同)(?P<b>[^，,？?]{{4,50}}?{DOC_END})"
+                      r"(?P<rest>[，,里中对的].*)$")
 PERIOD_OR_YEAR = re.compile(r"“?十[一二三四五六七八九]五”?(?:时期|期间)?|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?")
 TARGET_ASKED = re.compile(r"目标|指标|要达到|要求")
 LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|下降了|成绩")
@@ -473,8 +514,9 @@ def question_parts(text: str) -> list[str]:
         piece = piece.strip()
         if not piece:
             continue
-        if parts and len(re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", ONLY_ASKING.sub("", piece))) < 2:
-            parts[-1] += piece
+        if parts and (len(re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", ONLY_ASKING.sub("", piece))) < 2 or re.match(
+                r"^(?:那么?)?(?:各|分别|每)[\u4e00-\u9fff]{0,6}(?:多少|几)", piece)):
+            parts[-1] += piece  # "分几步？各拨多少比例？": the shares of the items just counted, one question
         else:
             parts.append(piece)
     return parts

@@ -20,6 +20,7 @@ from assistant.executor import (
 )
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
+from kb.vocab import is_region_table
 from tools.base import cn_int, dedupe, fmt_num
 
 
@@ -28,8 +29,11 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
     if plan.operation.kind != "count" or plan.operation.threshold is not None:
         return None
     topic = re.sub(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|个阶段|"
-                   r"部分).*$", "", plan.question)
+                   r"部分|笔|个步骤|步|个(?:街镇|乡镇|镇|街道|区县|区|县|单位|地区|盟市|园区)).*$", "", plan.question)
+    places_asked = bool(re.search(r"几个(?:街镇|乡镇|镇|街道|区县|区|县|单位|地区|盟市|园区)|多少个(?:街镇|乡镇|镇|街道|区县|区|县|单位|地区|盟市|园区)",
+                                  plan.question))
     topic = re.sub(r"《[^》]*》|规划|方案|中|的|里|提出|列出|列了|明确", "", topic).strip()
+    topic = re.sub(r"(?:一共|总共|共|分为|分成|分|有|包括|包含)+$", "", topic).strip()
     if not topic:
         return None
     q = _grams(plan.about)
@@ -44,8 +48,13 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
         named = _grams(doc_title(kb, t.doc_id)) | _grams((doc.get("meta") or {}).get("title", ""))
         # The table's own words ("核心指标表"), not the document's name it repeats, must be asked for.
         g = _grams(re.sub(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十\d]+\s*", "", t.title)) - named
+        if places_asked and not is_region_table(t):
+            continue
+        if places_asked and plan.scope.doc_ids and sum(
+                1 for x in kb.tables if x.doc_id in plan.scope.doc_ids and is_region_table(x)) == 1:
+            referenced = referenced | {t.table_id}  # "一共给几个镇分了任务": the document's one place table
         if (t.table_id in referenced or g and len(g & q) / len(g) >= 0.6) and re.search(
-                r"指标|项目|任务|行|条|项", plan.question):
+                r"指标|项目|任务|行|条|项|镇|街道|区|县|单位|地区|盟市|园区", plan.question):
             labels = [r for r in t.row_labels if r and not re.match(r"^(?:合计|总计|小计)$", r)]
             cites = [cell_citations(kb, t, t.cells[0])[0]]
             # A row name with figures in it ("轨交站点600米…") is cited with its row.
@@ -57,7 +66,7 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
                 intent="count", trace=(f"count rows of {t.title}",))
     for d in _docs_in_scope(kb, plan):
         text = kb.text_of(d["doc_id"])
-        heading = _heading_with(text, topic)
+        heading = _heading_with(text, topic, plan.question)
         if heading is None:
             continue
         start, end, title = heading
@@ -65,20 +74,46 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
         if items:
             quote = items[-1]
             c = quote_citation(kb, d["doc_id"], quote)
-            names = "；".join(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", i)[:20] for i in items[:12])
+            # the heading counted under, then the last item (which shows the count when the items are numbered)
+            heading_cite = quote_citation(kb, d["doc_id"], title)
+            names = "；".join(re.split(r"[。：:，,；]", re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", i))[0][:20]
+                             for i in items[:12])
             count = Figure("项数", float(len(items)), "项", "逐条计数", (), c)
+            cites = [x for x in (heading_cite, c) if x]
+            if re.search(r"各[\u4e00-\u9fff]{0,3}(?:多少|几)|各占|各是|分别|各为|比例", plan.question):
+                # "分几笔拨付，各占多少": each item with the figures it states, quoted
+                parts = []
+                for item in items[:12]:
+                    head = re.split(r"[：:，,]", re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", item))[0][:16]
+                    figures = re.findall(r"\d+(?:\.\d+)?%|\d+(?:\.\d+)?(?:万元|元|亩|公顷|个|项)", item)
+                    parts.append(f"{head}（{'、'.join(figures)}）" if figures else head)
+                    ci = quote_citation(kb, d["doc_id"], item)
+                    if ci and ci not in cites:
+                        cites.append(ci)
+                names = "；".join(parts)
             return Answer(f"《{doc_title(kb, d['doc_id'])}》“{title}”部分共列出{len(items)}项：{names}。",
-                          (c,) if c else (), (count,), intent="count", trace=(f"count under {title}",))
+                          tuple(cites), (count,), intent="count", trace=(f"count under {title}",))
     return None
 
 
-def _heading_with(text: str, topic: str):
+def _heading_with(text: str, topic: str, question: str = ""):
+    """(start, end, heading) of the section the question counts in: a heading holding the topic as written, else
+    the numbered heading sharing most of its words with the question ("资金分几笔拨付" → "七、资金拨付流程")."""
     lines = text.split("\n")
-    pos = 0
+    want = _grams(question or topic)
+    best, pos = None, 0
     for i, line in enumerate(lines):
         s = line.strip().lstrip("#").strip()
-        if topic in s and len(s) <= 30 and re.match(r"^(?:第[一二三四五六七八九十]+[章节部分]|[一二三四五六七八九十]+、|"
-                                                     r"[（(][一二三四五六七八九十]+[）)]|\d+[.、])?", s):
+        score = 0.0
+        plain = re.sub(r"[\s：:、，,“”\"]", "", s)
+        if (topic in s or (len(topic) >= 4 and re.sub(r"[\s：:、，,“”\"]", "", topic) in plain)) and len(s) <= 30:
+            score = 2.0
+        elif _level(s) is not None and len(s) <= 20:
+            g = _grams(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]", "", s))
+            hits = len(g & want)
+            if len(g) >= 3 and hits >= 2 and hits / len(g) >= 0.4:
+                score = hits / len(g)
+        if score and (best is None or score > best[0]):
             level = _level(s)
             end = pos + len(line) + 1
             for nxt in lines[i + 1:]:
@@ -86,9 +121,11 @@ def _heading_with(text: str, topic: str):
                 if t and _level(t) is not None and level is not None and _level(t) <= level:
                     break
                 end += len(nxt) + 1
-            return pos, end, s
+            best = (score, (pos, end, s))
+            if score >= 2.0:
+                break
         pos += len(line) + 1
-    return None
+    return best[1] if best else None
 
 
 def _level(s: str) -> int | None:
@@ -99,10 +136,23 @@ def _level(s: str) -> int | None:
     return None
 
 
+RUN_IN = re.compile(r"^([\u4e00-\u9fff“”（）()]{2,14}?(?:工程|行动|计划|项目|工作|制度|体系|机制|措施))。")
+
+
 def _numbered_children(block: str) -> list[str]:
     """The items numbered directly under a heading: the first numbering level met, until a heading of a higher
-    rank ends the section (a 专栏 box has no rank of its own)."""
+    rank ends the section (a 专栏 box has no rank of its own). Without numbering, paragraphs opening with a
+    run-in title ("锅炉窑炉改造工程。以钢铁…") are the items, up to the next numbered heading."""
     lines = [line.strip() for line in block.split("\n")[1:] if line.strip()]
+    if lines and _level(lines[0]) is None and RUN_IN.match(lines[0]):
+        items = []
+        for line in lines:
+            if _level(line) is not None or line.startswith("专栏"):
+                break
+            if RUN_IN.match(line):
+                items.append(line)
+        if len(items) >= 2:
+            return items
     items, top, last = [], None, None
     for line in lines:
         lv = _level(line)

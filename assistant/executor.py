@@ -283,6 +283,8 @@ def value_words(cell) -> str:
         words += "（规划期累计）"
     if cell.flag == "missing_percent":
         words += "（原表此处缺少“%”，按原文照录）"
+    if cell.flag == "realigned":
+        words += "（原表该行缺少单元格，此值所在列是按列对齐推定的，请核对原文）"
     return words
 
 
@@ -382,6 +384,14 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                 return Answer(f"《{title}》没有给出“{label}”以{plan.measure.unit}计的数值，只给出：{stated}。",
                               dedupe(list(cell_citations(kb, t, picked[0]))), refused=True, intent="lookup",
                               trace=("unit asked not in the table",))
+            if plan.measure.quantity == "percent" and picked and not re.search(r"率|比例|比重|占比|%", label) and all(
+                    c.unit and c.unit != "%" for c in picked if c.value is not None) and any(
+                    c.value is not None for c in picked):
+                # "公园绿地服务半径覆盖率要提高到百分之多少" answered by the 公园绿地 area row: another quantity
+                stated = "、".join(f"{c.column}{value_words(c)}" for c in picked)
+                return Answer(f"《{title}》{t.title}中的“{label}”是以{picked[0].unit}计的数量（{stated}），"
+                              f"规划没有给出问题所问的百分比。", dedupe(list(cell_citations(kb, t, picked[0]))),
+                              refused=True, intent="lookup", trace=("percent asked, the row is an amount",))
             if picked and all(c.value is None and c.kind == "empty" for c in picked):
                 note, note_cite = table_note(kb, t, picked)
                 shown = "、".join(f"{c.column}为“{c.raw}”" for c in picked)
@@ -475,7 +485,15 @@ def _pick_column(t, plan: QueryPlan) -> list[str]:
         return []
     scored = sorted(((_column_score(c, plan), -i, c) for i, c in enumerate(columns)), reverse=True)
     if scored[0][0] <= 0.3:
-        return columns if len(columns) <= 1 or plan.operation.kind == "lookup" else []
+        # "嘉定工业区分到多少公顷" names no column: the place's row; a bare "那包头市呢" is not a lookup yet
+        rest = plan.question
+        for place in plan.scope.regions:
+            rest = rest.replace(place, "")
+        rest = re.sub(r"多少|几|分到|分配|分得|下达|承担|任务量?|指标|要|完成|的|是|有|呢|个|[？?，,。]|" + re.escape(
+            plan.measure.unit or "@"), "", rest)
+        asked = plan.operation.kind == "lookup" or (plan.operation.kind == "fact" and re.search(
+            r"多少|几", plan.question) and len(re.findall(r"[\u4e00-\u9fff]", rest)) <= 2)
+        return columns if len(columns) <= 1 or asked else []
     return [scored[0][2]]
 
 
@@ -489,6 +507,18 @@ def region_chart(rows: dict, col: str, highlight) -> dict | None:
         return None
     unit = next((cols[col].unit for cols in rows.values() if col in cols and cols[col].unit), "")
     return {"indicator": col, "unit": unit, "values": values, "highlight": list(highlight)}
+
+
+def place_row(place: str, rows) -> str:
+    """The row a place is listed under: itself, or the same name without the district before it ("嘉定工业区"
+    listed as "工业区" in 嘉定's own table), or the reverse; "" when the table does not list it."""
+    if place in rows:
+        return place
+    for label in rows:
+        if len(label) >= 3 and len(place) >= 3 and (place.endswith(label) or label.endswith(place)) and abs(
+                len(place) - len(label)) <= 3:
+            return label
+    return ""
 
 
 def answer_region(kb, plan: QueryPlan) -> Answer | None:
@@ -509,7 +539,7 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         columns = _pick_column(t, plan)
         if not columns:
             continue
-        places = [r for r in plan.scope.regions if r in rows]
+        places = [place_row(r, rows) for r in plan.scope.regions if place_row(r, rows)]
         totals = [r for r in rows if is_overall(r)]
         title = doc_title(kb, t.doc_id)
         if kind in ("rank", "nth") or (kind == "list" and not places):

@@ -40,7 +40,7 @@ ROLE_PATTERNS = [
 UNIT_ASKED = re.compile(r"多少(万?亿?(?:吨标准煤|吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|个|座|处|家|条|台|套|户|人|"
                         r"张|辆|栋|项|元|万元|亿元))")
 COUNT_ASKED = re.compile(r"(?:一共|共|总共)?(?:有)?(?:几|多少)(?:条|项|类|个方面|个部分|项任务|方面|大类|个任务|个行动|个指标|个附件|"
-                         r"个阶段|部分)")
+                         r"个阶段|部分|笔|个步骤|步|个(?:街镇|乡镇|镇|街道|区县|区|县|单位|地区|盟市|园区)(?![\u4e00-\u9fff]{0,2}(?:最|的)))")
 THRESHOLD = re.compile(r"(不低于|不少于|至少|不小于|大于等于|超过|高于|大于|多于|不高于|不超过|不大于|低于|小于|少于|以上|以下)"
                        r"\s*(\d+(?:\.\d+)?)\s*(%|个百分点)?|(\d+(?:\.\d+)?)\s*(%|万?吨|万?元|亿元|公里|千米|个|项|微克/立方米|"
                        r"平方公里|平方米|公顷|万?亩|万?千瓦|天)?\s*(以上|以下|及以上|及以下)")
@@ -244,6 +244,7 @@ def _grams(text: str) -> set[str]:
 GENERIC_TITLE = _grams("上海市人民政府办公厅办公室关于印发的通知实施方案工作方案规划行动计划区")
 
 
+TOWN = re.compile(r"[\u4e00-\u9fff]{2,3}(?:街道|镇|乡)")
 DISTRICT = re.compile(r"[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
 SCOPE_WORD = re.compile(r"十[一二三四五六七八九]五|(?:19|20)\d{2}年|[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
 
@@ -345,6 +346,25 @@ def _quoted_titles(text: str, kb) -> tuple[str, ...]:
     return tuple(sorted(d["doc_id"] for d in kb.docs if quoted & {_plain(n) for n in document_titles(d)}))
 
 
+def document_for_phrase(phrase: str, kb) -> tuple[str, ...]:
+    """The one document a phrase that only names a document points to ("普陀绿化市容十五五规划"): the title
+    covering most of the phrase's words, when it covers most of them and no other title covers as much."""
+    found = scope_documents(phrase, kb)
+    if len(found) == 1:
+        return found
+    g = _grams(re.sub(r"[“”\"]", "", phrase)) - GENERIC_TITLE
+    if len(g) < 3:
+        return ()
+    scored = []
+    for d in kb.docs:
+        title = set().union(*(_grams(re.sub(r"[“”\"]", "", n)) for n in document_titles(d)))
+        scored.append((len(g & title) / len(g), d["doc_id"]))
+    scored.sort(reverse=True)
+    if scored[0][0] >= 0.6 and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.1):
+        return (scored[0][1],)
+    return ()
+
+
 def scope_documents(text: str, kb) -> tuple[str, ...]:
     """Documents a question names by (a paraphrase of) their title; () when it names none."""
     docs = list(kb.docs)
@@ -361,13 +381,22 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     scored = []
     for d in docs:
         best = 0.0
-        for g in titles[d["doc_id"]] + (captions.get(d["doc_id"], []) if by_table else []):
+        own = captions.get(d["doc_id"], [])
+        # without a word for a table, only a caption the question mostly repeats names its document
+        own = own if by_table else [g for g in own if len(g & q) >= 6 and len(g & q) / len(g) >= 0.5]
+        for g in titles[d["doc_id"]] + own:
             if len(g) < 4 or len(g & q) < 3:
                 continue  # a title of a word or two, or three shared characters, names nothing surely
             total = sum(weight.get(x, 1.0) for x in g)
             hit = sum(weight.get(x, 1.0) for x in g & q)
             best = max(best, hit / total + 0.02 * len(g & q))
         scored.append((best, d["doc_id"]))
+    # "头桥街道减量化实施方案": a town or street the question names and only one title carries is a strong sign
+    named = " ".join(" ".join(document_titles(d)) for d in docs)
+    for m in TOWN.finditer(re.sub(r"《[^》]*》", "", text)):
+        holders = [d["doc_id"] for d in docs if m.group(0) in " ".join(document_titles(d))]
+        if len(holders) == 1 and named.count(m.group(0)) >= 1:
+            scored = [(s + 0.3 if d == holders[0] else s, d) for s, d in scored]
     scored.sort(reverse=True)
     top = scored[0][0]
     if top < 0.45:

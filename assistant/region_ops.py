@@ -315,10 +315,25 @@ def answer_heaviest_task(kb, plan: QueryPlan) -> Answer | None:
         top = scored[0][0]
         family = [row[col] for s, col in scored if top <= 0.3 or s >= 0.6 * top]
         units = {c.unit for c in family}
-        if len(family) < 2 or len(units) != 1:
-            continue
         low = bool(re.search(r"最轻|最小|最低|最少", plan.question))
         high = bool(re.search(r"最重|最大|最高|最多", plan.question)) or not low
+        if len(family) >= 2 and len(units) > 1:
+            # "城关区三项指标里哪项最大": 微克/立方米 and 吨 are not comparable; the same-unit ones are
+            listed = "；".join(f"{c.column}{value_words(c)}" for c in family)
+            lines = [f"根据{_where(kb, t)}，{place}的{cn_int(len(family))}项单位不同（{'、'.join(sorted(units))}），"
+                     f"不能直接比较大小。各项为：{listed}。"]
+            for unit in sorted(units):
+                same = [c for c in family if c.unit == unit]
+                if len(same) >= 2:
+                    ends = ([("最大", max(same, key=lambda c: c.value))] if high else []) + (
+                        [("最小", min(same, key=lambda c: c.value))] if low else [])
+                    lines.append(f"其中以{unit}计的{'两' if len(same) == 2 else cn_int(len(same))}项中，" + "，".join(
+                        f"“{c.column}”{word}" for word, c in ends) + "。")
+            return Answer("\n".join(lines), dedupe(x for c in family for x in cell_citations(kb, t, c)),
+                          tuple(_fig(kb, t, c) for c in family), refused=len(lines) == 1, intent="rank",
+                          trace=("columns of a place in different units",))
+        if len(family) < 2:
+            continue
         ends = ([("最大", max(family, key=lambda c: c.value))] if high else []) + (
             [("最小", min(family, key=lambda c: c.value))] if low else [])
         listed = "；".join(f"{c.column}{value_words(c)}" for c in family)
@@ -387,5 +402,31 @@ def refuse_other_measure(kb, plan: QueryPlan) -> Answer | None:
                   trace=("region table holds another measure",))
 
 
-REGION_OPS = (refuse_other_measure, answer_share, answer_versus_whole, answer_spread, answer_places_past,
+PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:镇街道|街道|镇|乡|园区|新区|工业区|管委会)")
+
+
+def refuse_place_not_in_table(kb, plan: QueryPlan) -> Answer | None:
+    """"嘉定镇街道分到的任务量": a place the question names that the document's place table does not list is
+    refused with the places it does list (never answered from another row or another document)."""
+    if plan.scope.regions or not plan.scope.doc_ids or plan.operation.kind not in ("lookup", "fact", "compare"):
+        return None
+    tables = [t for t in kb.tables if t.doc_id in plan.scope.doc_ids and is_region_table(t)]
+    if not tables:
+        return None
+    title = " ".join(doc_title(kb, d) + " " + kb.doc_name(d) for d in plan.scope.doc_ids)
+    labels = {r for t in kb.tables if t.doc_id in plan.scope.doc_ids for r in t.row_labels}
+    text = re.sub(r"《[^》]*》", "", plan.question)
+    for m in PLACE_WORD.finditer(text):
+        place = re.sub(r"^(?:表中|表里|里的|中的|其中|那么|那|和|与|及|的|里|中)+", "", m.group(0))
+        if len(place) < 3 or place in title or any(place in r or r in place for r in labels):
+            continue
+        t = tables[0]
+        listed = [r for r in t.row_labels if not is_overall(r)]
+        return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}中没有“{place}”；表中列出的是：" + "、".join(listed[:30])
+                      + ("等" if len(listed) > 30 else "") + "。", (cell_citations(kb, t, t.cells[0])[0],),
+                      refused=True, intent="out_of_scope", trace=(f"place not in the table: {place}",))
+    return None
+
+
+REGION_OPS = (refuse_place_not_in_table, refuse_other_measure, answer_share, answer_versus_whole, answer_spread, answer_places_past,
               answer_adds_up, answer_heaviest_task, answer_place_backcast)

@@ -7,7 +7,7 @@ import re
 from assistant.entities import Entities
 from assistant.intent import Intent
 from kb.errors import NotInKnowledgeBase
-from kb.records import Answer, Citation
+from kb.records import Answer, Citation, Figure
 from kb.tokens import bigrams
 from tools import calc
 from tools.audit import audit
@@ -164,7 +164,14 @@ def answer_per_year(kb, ent: Entities, intent: Intent) -> Answer:
     total = fact_figure(kb, fact)
     result = calc.per_year(total, years)
     span = "一二三四五六七八九十"[years - 1] if 1 <= years <= 10 else fmt_num(years)
-    text = f"规划写明：{fact.quote}。按{span}年平均，每年约{fmt_num(result.value, 2)}{fact.unit}。"
+    shown = f"{fmt_num(result.value, 2)}{fact.unit}"
+    if fact.unit.startswith("万") and len(fact.unit) > 1 and result.value < 1:
+        # "1万台以上 ÷ 5" is 2000台 a year, not "0.2万台"
+        result = Figure(result.label, result.value * 10000, fact.unit[1:], result.formula + " 万 = "
+                        + fmt_num(result.value * 10000, 2) + fact.unit[1:], result.inputs)
+        shown = f"{fmt_num(result.value, 2)}{result.unit}"
+    floor = "至少" if re.search(r"以上|超过|不少于|不低于", fact.quote) else "约"
+    text = f"规划写明：{fact.quote}。按{span}年平均，每年{floor}{shown}。"
     return Answer(text, (fact_citation(kb, fact),), (result, total), trace=(f"per_year({total.value}, {years})",), intent="compute")
 
 
@@ -326,9 +333,16 @@ def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:
 
 
 def refusal(kb, ent: Entities, resolver, reason: str = "") -> Answer:
-    regions = "、".join(resolver.vocab.regions[:20])
+    from kb.vocab import is_overall, is_region_table
+
+    # What the documents in scope have (not the whole knowledge base's vocabulary): their places and rows.
+    tables = list(getattr(kb, "tables", ()))
+    places = [r for t in tables if is_region_table(t) for r in t.row_labels if not is_overall(r)]
+    regions = "、".join(list(dict.fromkeys(places))[:20]) if tables else "、".join(resolver.vocab.regions[:20])
     # Names only: an indicator name with figures in it ("15分钟…") would state a number nobody cited.
-    listed = [re.sub(r"[（(][^）)]*[）)]", "", names[0]) for names in resolver.vocab.indicators.values()]
+    listed = ([re.sub(r"[（(][^）)]*[）)]", "", r) for t in tables if not is_region_table(t) for r in t.row_labels]
+              if tables else [re.sub(r"[（(][^）)]*[）)]", "", names[0]) for names in resolver.vocab.indicators.values()])
+    listed = [n.strip() for n in dict.fromkeys(listed) if 2 <= len(n.strip()) <= 20]
     indicators = "、".join([n for n in listed if not re.search(r"\d", n)][:12])
     lines = []
     suggestions = tuple(ent.suggestions)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows,
                              width_candidates)
 from ingest.header import STRONG, column_names, header_score, is_header_run
+from ingest.values import GAP
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
 CAPTION_TAIL = re.compile(
@@ -392,6 +393,9 @@ def _rows(data, rows, n, names, index_col) -> tuple[list[list[str]], list[str]]:
         if missing and len(present) >= 2:
             warnings.append(f"表格“{{title}}”第{len(grid) + 1}行少{len(missing)}个单元格"
                             f"（{'、'.join(names[c] for c in missing[:3])}），已按列对齐")
+            for c in missing:
+                if any(p > c for p in present):
+                    cells[c] = GAP  # the cells right of it were placed by alignment, not by the page
         grid.append(cells)
     return grid, warnings
 

@@ -16,7 +16,7 @@ UNITS = [
 ]
 UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 QUANTITY = re.compile(
-    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[—\-~～至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<approx>余|多)?(?P<unit>{UNIT_RE})"
+    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[—\-~～至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<approx>余|多)?(?P<unit>(?:万|亿)?(?:{UNIT_RE}))"
     rf"(?P<post>以上|以下|以内|左右)?"
 )
 ACTIONS = [
@@ -33,6 +33,7 @@ OBJECT_VERBS = ("建设", "新建", "建成", "新增", "实施", "完成", "安
                 "形成", "供应", "筹措", "栽植", "开工", "完工")
 YEAR = re.compile(r"(\d{4})年")
 PERIOD = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?|([一二三四五六七八九十]+|\d+)年(?:累计|内|间)")
+VERB_ONLY = re.compile(r"^(?:拥有|共有|建有|设有|现有|有|种植|投资|累计|共|计|合计|其中|以及|和|及|、)*$")
 PERIOD_WORD = re.compile(r"(十[一二三四五六七八九]五)")
 SENTENCE_SPLIT = re.compile(r"(?<=[。；;！？!?])")
 CLAUSE_SPLIT = re.compile(r"[，,；;。：:、]")
@@ -128,8 +129,10 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
                 action = last_action
                 subject = _clean_subject(before_item)
             after = sentence[m.end(): c_hi]
-            obj_m = re.match(r"^(?:的)?([^，,；;。、]{2,30})", after)
+            obj_m = re.match(r"^(?:的)?([^，,；;。、\d]{2,30}?)(?=以及|[，,；;。、\d]|$)", after)
             obj = obj_m.group(1) if obj_m and not re.match(r"^(?:以上|以下|以内|左右|，)", after) else ""
+            if obj and (VERB_ONLY.match(subject) or re.search(r"\d", subject)) and not re.match(r"^[以达为占]", obj):
+                subject = _clean_subject(re.sub(r"(?:以及|和|及|与)$", "", obj))  # "拥有37条风貌保护道路": the object counts
             if not subject:
                 subject = _clean_subject(obj) if obj and action in OBJECT_VERBS else last_subject
             if not subject:

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import replace
 
 from ingest.cellgrid import is_unit_cell
-from ingest.values import EMPTY_MARKS, parse_value, split_footnotes
+from ingest.values import EMPTY_MARKS, GAP, parse_value, split_footnotes
 from kb.records import Cell, Table, join_path
 
 UNIT_COLUMN_HEADERS = {"单位", "计量单位", "单 位", "指标单位"}
@@ -245,6 +245,8 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
     carried = {c: "" for c in group_cols}
     parent, last_label, last_unit, last_attr = "", "", "", ""
     for r, (row, quote) in enumerate(zip(data, data_lines)):
+        # a label, group or index cell the page left out is merged down from the row above, not a name "（缺）"
+        row = [("" if x.strip() == GAP and roles[c] in ("label", "group", "index") else x) for c, x in enumerate(row)]
         filled = [c for c in range(width) if row[c] not in EMPTY_MARKS]
         if len(set(row[c] for c in filled)) == 1 and filled and filled[0] in (group_cols + [label_col]) and (
                 not parse_value(row[filled[0]]).is_number) and (width > 2 or len(filled) == width):
@@ -278,6 +280,7 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
         parent_label = last_label if sub_row and label_raw.startswith("其中") else (parent or group)
         if not sub_row:
             last_label, last_unit, last_attr = label_raw, row_unit, attr
+        gap = min((c for c in range(width) if row[c].strip() == GAP), default=width)
         for c in value_cols:
             raw = row[c].strip()
             if raw in DITTO_MARKS and cells:
@@ -285,6 +288,8 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
                 raw = prev[-1].raw if prev else raw
             cell, warning = _cell(table_id, title, r, c, raw, label_name, parent_label, col_names[c],
                                   col_units[c], row_unit, table_unit, roles[c], pct_share.get(c, 0.0), quote, marks)
+            if c > gap and cell.value is not None and not cell.flag:
+                cell = replace(cell, flag="realigned")  # its column was inferred: the page left a cell out
             cells.append(cell)
             if warning:
                 warnings.append(warning)

@@ -31,7 +31,9 @@ VALUE = re.compile(
     rf"\s*(?P<close>[〕\]】)）])?"
     rf"\s*(?P<post>{_SUFFIX})?\s*$"
 )
-EMPTY_MARKS = {"", "-", "—", "--", "——", "/", "／", "—/—", "－", "\\", "无"}
+# A cell the scraped page left out of a row ("| 徐行镇 | 10 | （缺） | 221 |"): shown where it was missing, empty.
+GAP = "（缺）"
+EMPTY_MARKS = {"", "-", "—", "--", "——", "/", "／", "—/—", "－", "\\", "无", GAP}
 # Units a bare number may carry in a cell; anything else after a number makes the cell words.
 KNOWN_UNIT = re.compile(
     r"^(?:[%‰]|万?亿?[元人户套间台辆个座处家项条块张株棵次艘栋幢所篇件批只]|万?千?(?:吨|公里|千米|米|平方米|平方公里|"

@@ -285,3 +285,23 @@ def test_a_follow_up_against_the_whole_keeps_the_place_and_compares_cuts(bot):
     answer = bot.ask("那和全区二氧化硫目标比高多少个百分点？", conv)
     assert "赤峰市" in answer.text and "8.55" in answer.text and "3.8" in answer.text, answer.text
     assert any(f.unit == "个百分点" and abs(f.value - 4.75) < 1e-6 for f in answer.figures), answer.figures
+
+
+def test_requirements_about_a_topic_are_gathered_across_sections_quantified_first(bot):
+    answer = bot.ask("规划对新建燃煤机组脱硫脱硝有什么要求？")
+    assert check(answer, "规划对新建燃煤机组脱硫脱硝有什么要求？") == []
+    assert "90%以上" in answer.text and "70%以上" in answer.text, answer.text
+    assert "【" in answer.text and len({c.section_path for c in answer.citations}) >= 2  # more than one section
+    lines = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert lines and any(ch.isdigit() for ch in lines[0])  # the quantified requirement comes first
+
+
+def test_items_of_a_box_are_counted_by_their_run_in_titles(bot):
+    answer = bot.ask("专栏三重点节能工程分几大类？其中节能改造工程包括几项？")
+    assert "共列出5项" in answer.text and "共列出7项" in answer.text and "锅炉窑炉改造工程" in answer.text, answer.text
+    assert any(c.quote.startswith("专栏三") for c in answer.citations)
+
+
+def test_requirements_about_a_topic_the_plan_never_names_are_refused(bot):
+    answer = bot.ask("规划对房地产市场有什么要求？")
+    assert answer.refused and "要求（按章节" not in answer.text, answer.text

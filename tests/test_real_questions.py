@@ -105,3 +105,46 @@ def test_a_district_named_must_be_the_documents_own(bot):
 def test_a_table_row_without_the_asked_value_is_not_a_quantity(bot):
     (answer,) = talk(bot, "奉贤2026年城市体检方案里，人均体育场地面积的目标值是多少平方米？")
     assert answer.refused, answer.text
+
+
+def test_a_pronoun_for_the_indicator_in_a_later_part_names_another_documents_row(bot):
+    (answer,) = talk(bot, "上海住房发展十四五规划定的新增供应各类住宅用地面积目标是多少？"
+                          "城市更新和住房发展十五五规划里这个指标的2030年目标值是多少？")
+    assert check_number(answer.text, [4000, 1800, 2300]), answer.text
+    assert len(docs_cited(answer)) == 2
+
+
+def test_a_follow_up_against_the_earlier_period_quotes_its_review(bot):
+    _, answer = talk(bot, "上海住房发展十四五规划里旧住房更新改造目标是多少？", "和十三五比呢？")
+    assert check_number(answer.text, [5000, 5300, 300]) and "余" in answer.text, answer.text
+    assert any("5300余万平方米" in c.quote for c in answer.citations)
+
+
+def test_quantities_inside_a_place_tables_text_cells_are_compared_and_ranked(bot):
+    (both,) = talk(bot, "宝山2019年垃圾分类目标分解表里，月浦镇和罗泾镇的“两网融合”分类量各是多少？")
+    assert check_number(both.text, [18.89, 5.49, 13.4]) and "月浦镇更多" in both.text, both.text
+    (least,) = talk(bot, "宝山2019年街镇垃圾分类目标分解表里，哪个镇“两网融合”服务点最少？")
+    assert "宝山工业园区" in least.text and check_number(least.text, [2]), least.text
+
+
+def test_a_place_the_documents_table_does_not_list_is_refused_with_those_it_lists(bot):
+    (answer,) = talk(bot, "2026年嘉定区违法用地综合整治任务表里，曹王镇分到多少亩？")
+    assert answer.refused and "曹王镇" in answer.text and "马陆镇" in answer.text, answer.text
+
+
+def test_a_total_beside_its_parts_heads_its_own_column_and_a_realigned_cell_is_flagged(bot):
+    (total,) = talk(bot, "嘉定2014年减量化计划表里，南翔镇减量化总面积是多少公顷？")
+    assert "总面积" in total.text and check_number(total.text, [31]) and "宅基地" not in total.text, total.text
+    (shifted,) = talk(bot, "嘉定2014年减量化计划表里，徐行镇分到多少公顷？")
+    assert check_number(shifted.text, [10]) and "请核对原文" in shifted.text, shifted.text
+
+
+def test_a_count_of_payments_under_a_heading_lists_each_share(bot):
+    (answer,) = talk(bot, "头桥街道减量化方案的资金拨付流程分几步？各拨多少比例？")
+    assert "3项" in answer.text and check_number(answer.text, [30, 40]) and "拆平资金" in answer.text, answer.text
+
+
+def test_one_question_put_to_the_two_documents_it_names(bot):
+    (answer,) = talk(bot, "普陀的国土空间近期规划和普陀绿化市容十五五规划，人均公园绿地面积的目标各是多少？")
+    assert check_number(answer.text, [6.24, 6.2]), answer.text
+    assert len(docs_cited(answer)) == 2 and answer.text.count("《") >= 2
