@@ -126,6 +126,7 @@ class Resolver:
                 short = short.replace(word, "")
             if len(short) >= 3 and short != key:
                 self.indicator_aliases.setdefault(short, key)  # 可再生能源消费比重 → 可再生能源比重
+        self.word_synonyms = {w: list(o) for w, o in data.get("words", {}).items() if not w.startswith("_")}
         self.ascii_aliases: set[str] = set()
         for group in data.get("indicators", []):
             keys = {indicator_key(term) for term in group} | set(group)
@@ -173,8 +174,18 @@ class Resolver:
             left.endswith(w) for w in self.scope_words) or left.endswith(("年", "期间", "目标"))
 
     # ----- main -----
+    def _word_synonyms(self, text: str) -> str:
+        """"占GDP比例" in a plan that writes 地区生产总值: the plan's own word (only when it has it, and not the
+        asked one)."""
+        for word, options in self.word_synonyms.items():
+            if word.lower() in text.lower() and not self.in_corpus(word):
+                found = next((o for o in options if self.in_corpus(o)), None)
+                if found:
+                    text = re.sub(re.escape(word), found, text, flags=re.IGNORECASE)
+        return text
+
     def resolve(self, question: str) -> Entities:
-        text = clean_question(question)
+        text = self._word_synonyms(clean_question(question))
         ent = Entities(text=text)
         # A document named in 《…》 is a name that scopes the question: its words (吉林省, 十二五, _gb) are
         # neither entities nor unknowns. Same length, so offsets still point into `text`.

@@ -163,6 +163,8 @@ def answer_alias(kb, plan: QueryPlan) -> Answer | None:
     if plan.operation.kind != "alias":
         return None
     short = plan.measure.subject
+    if short == "?":
+        return _short_names(kb, plan)
     for d in _docs_in_scope(kb, plan):
         full = (d.get("aliases") or {}).get(short)
         if not full:
@@ -173,6 +175,35 @@ def answer_alias(kb, plan: QueryPlan) -> Answer | None:
         c = quote_citation(kb, d["doc_id"], quote)
         return Answer(f"《{doc_title(kb, d['doc_id'])}》中“{short}”是“{full}”的简称。",
                       (c,) if c else (), intent="alias")
+    return None
+
+
+def _short_names(kb, plan: QueryPlan) -> Answer | None:
+    """The short names a document gives ("（以下简称《规划》）"): the document's own when the question asks about
+    the plan itself, else the one whose full name the question shares most words with, else all of them."""
+    if not plan.scope.doc_ids and len(kb.docs) > 1:
+        return None  # whose short names: the question must name the document
+    for d in _docs_in_scope(kb, plan):
+        aliases = d.get("aliases") or {}
+        if not aliases:
+            continue
+        title = doc_title(kb, d["doc_id"])
+        itself = re.search(r"本身|本规划|本方案|本计划|这个规划|这份|文件自己|规划自己|方案自己", plan.question)
+        q = _grams(plan.question)
+        ranked = sorted(aliases.items(), key=lambda kv: (
+            not (itself and (kv[1].strip("《》") in title or title in kv[1])), -len(_grams(kv[1]) & q)))
+        chosen = ranked[:1] if itself or len(_grams(ranked[0][1]) & q) >= 3 else ranked
+        text = kb.text_of(d["doc_id"])
+        lines, cites = [], []
+        for short, full in chosen:
+            m = re.search(re.escape(full) + r"[》”\"]?[（(](?:以下)?简称([“\"《「]?" + re.escape(short.strip("《》")) +
+                          r"[”\"》」]?)", text)
+            c = quote_citation(kb, d["doc_id"], m.group(0)) if m else None
+            cites += [c] if c else []
+            written = m.group(1) if m else f"“{short}”"
+            lines.append(f"“{full}”简称{written}")
+        return Answer(f"《{title}》中：" + "；".join(lines) + "。", tuple(cites), intent="alias",
+                      trace=("short names the document defines",))
     return None
 
 
@@ -218,7 +249,7 @@ def _row_matches(kb, plan: QueryPlan):
             g = _grams(re.sub(r"[（(][^）)]*[）)]", "", label))
             if g:
                 cover = len(g & q) / len(g)
-                if cover >= 0.6:
+                if cover >= 0.6 or (len(g & q) >= 8 and cover >= 0.5):  # a long name asked without its fillers
                     score = max(score, 1.0 + cover)
                 if own and score:
                     score += len(own & g) / len(own)  # what the follow-up names decides between the rows
@@ -292,6 +323,7 @@ def _pick(cells, plan: QueryPlan):
     role, year = plan.measure.role, plan.measure.year
     own, _ = topic_grams(plan)
     asked = plan.about.partition("‖")[0] if own else plan.about
+    asked = re.sub(r"[\u4e00-\u9fff“”]{0,20}(?:一览表|表)(?:里|中|内)?", " ", asked)  # "…完成情况表里" names the table
     named = [c for c in cells if c.role in ("text", "value", "attribute") and len(c.column) >= 3
              and not re.search(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", c.column) and c.column in asked]
     if named:
@@ -306,6 +338,9 @@ def _pick(cells, plan: QueryPlan):
         if chosen and role in ("base", "target") and not any(c.role == role for c in chosen):
             # "目标怎么定的？2020年是多少？": the target and the 2020 value are both asked
             chosen = [c for c in values if c.role == role] + chosen
+        if chosen and "目标" in plan.question and not any(c.role == "target" for c in chosen):
+            # "目标和2025年实际完成各是多少": the target too
+            chosen = [c for c in values if c.role == "target" and c not in chosen] + chosen
         if chosen:
             return chosen
     if role in ("base", "target", "milestone", "annual", "change", "cumulative"):

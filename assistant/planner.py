@@ -28,6 +28,7 @@ META_PATTERNS = [
     ("attachments", re.compile(r"(?:哪些|几个|多少个|什么)附件|附件(?:有哪些|有几个|有什么|是什么|名称|清单|列了|包括)")),
     ("period", re.compile(r"规划期(?:限|是)?|实施期限|执行期|期限是|哪几年|起止年")),
 ]
+REVERSE_ALIAS = re.compile(r"简称(?:成|为|是|叫|作)?(?:什么|啥|哪个|哪几个)|怎么简称|简称叫|哪些简称|简称有哪些|几个简称")
 ROLE_PATTERNS = [
     ("attribute", re.compile(r"属性|约束性还是预期性|是约束性|是预期性|约束性指标|预期性指标")),
     ("unit", re.compile(r"单位是|计量单位|用什么单位|以什么单位")),
@@ -176,6 +177,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
                                                       text)), "")
         if alias:
             kind = "alias"
+    if not alias and REVERSE_ALIAS.search(text):
+        kind, alias = "alias", "?"  # "文件里把规划本身简称成什么": the short name of a full one
     subject = alias or _fact_subject(text, ent)
     inherited = ("地区", "指标") if used_context else ()
     return QueryPlan(
@@ -397,9 +400,22 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
         holders = [d["doc_id"] for d in docs if m.group(0) in " ".join(document_titles(d))]
         if len(holders) == 1 and named.count(m.group(0)) >= 1:
             scored = [(s + 0.3 if d == holders[0] else s, d) for s, d in scored]
+    # "普陀绿化市容那个十五五规划": a district named without its 区 that only a title or two carry
+    plain_q = re.sub(r"《[^》]*》", "", text)
+    districts = {d["doc_id"]: {m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（])",
+                                                                 " ".join(document_titles(d)))} for d in docs}
+    for name in {n for ns in districts.values() for n in ns if n in plain_q}:
+        holders = [d for d, ns in districts.items() if name in ns]
+        if len(holders) <= 2:
+            scored = [(s + 0.25 if d in holders else s, d) for s, d in scored]
     scored.sort(reverse=True)
     top = scored[0][0]
-    if top < 0.45:
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    # "奉贤违法用地三年行动方案里…": a shortened title that names a document (ends in its kind) and fits one
+    # title clearly better than any other
+    shortened = top >= 0.3 and second <= 0.6 * top and bool(re.search(
+        r"(?:规划|方案|计划|通知|指引|意见)(?:里|中|内|上|的)", text))
+    if top < 0.45 and not shortened:
         return ()
     near = [d for s, d in scored if s >= top - 0.05]
     # "静安区城市更新“十五五”规划" must not be answered from 黄浦区's: a district the question names and some
@@ -412,6 +428,12 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
         near = [d for d in near if all(w in all_titles[d] for w in places)]
         if not near:
             return ()
+    # "普陀绿化市容那个十五五规划": a district named without 区 ("普陀") picks the titles of that district
+    if len(near) > 1:
+        plain_q = re.sub(r"《[^》]*》", "", text)
+        local = [d for d in near if any(m.group(1) in plain_q for m in re.finditer(
+            r"([\u4e00-\u9fff]{2})区(?:人民政府|绿化|建设|规划|城市|国土|历史|\s|“|《)", all_titles[d]))]
+        near = local or near
     # "嘉定2014年减量化任务" between the 2014 and the 2026 notice: the title with the year asked
     marks = set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(r"[“”\"]", "", text)))
     if marks and len(near) > 1:

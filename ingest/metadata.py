@@ -196,6 +196,9 @@ def extract_aliases(text: str) -> dict[str, str]:
             full = re.split(r"[，。；：！？\n]", before)[-1]
             full = re.sub(r"^(?:(?:将|把|对|为|在|是|和|与|及|以|由|按|其|该|成立|设立|建立|组建|制定|编制|印发|开展|"
                           r"实施|推进|下设)+)", "", full)
+            tail = re.split(r"(?:内容是|主要是|就是|即|是)", full)[-1]
+            if len(tail) >= 4 and tail != full:
+                full = tail  # "综合整治内容是“三调”存量违法用地大清查数据库": the name is after 是
         full = full.strip()
         if 2 <= len(full) <= 60 and short != full:
             out.setdefault(short, full)

@@ -148,3 +148,20 @@ def test_one_question_put_to_the_two_documents_it_names(bot):
     (answer,) = talk(bot, "普陀的国土空间近期规划和普陀绿化市容十五五规划，人均公园绿地面积的目标各是多少？")
     assert check_number(answer.text, [6.24, 6.2]), answer.text
     assert len(docs_cited(answer)) == 2 and answer.text.count("《") >= 2
+
+
+def test_a_word_the_plan_writes_otherwise_is_read_as_the_plans_word(bot):
+    (answer,) = talk(bot, "普陀国土空间近期规划里研发经费支出占GDP的比例到2030年是多少？")
+    assert check_number(answer.text, [4.1]) and "左右" in answer.text and "地区生产总值" in answer.text, answer.text
+
+
+def test_the_short_names_a_document_gives_are_read_back(bot):
+    (itself,) = talk(bot, "普陀绿化市容那个十五五规划，文件里把规划本身简称成什么？")
+    assert "《规划》" in itself.text and itself.citations, itself.text
+    (listed,) = talk(bot, "奉贤违法用地三年行动方案里有哪些简称？")
+    assert "新三年行动" in listed.text and all("奉贤" in d for d in docs_cited(listed)), listed.text
+
+
+def test_the_target_and_a_years_value_asked_together(bot):
+    (answer,) = talk(bot, "普陀绿化十四五指标完成情况表里，立体绿化建设的目标和2025年完成各是多少？")
+    assert len(answer.figures) >= 2 and "目标值" in answer.text and "2025年" in answer.text, answer.text
