@@ -19,12 +19,17 @@ from tools.facts import find_facts
 from tools.tables import series
 
 SUM_WORDS = re.compile(r"一共|合计|总共|加起来|总计|共计|总和")
-SPLIT_SUBJECTS = re.compile(r"[和与及、]")
+SPLIT_SUBJECTS = re.compile(r"[和与及、]|加上|(?<![增追参添叠施更])加(?![强快装大工油密固速入剧紧以])")
 STRICTER = re.compile(r"更严|更高|更大|要求更|高于|比.{0,4}(?:全区|全省|全市|总体)")
 
 
 def _figure(kb, t, c, label: str | None = None) -> Figure:
     return Figure(label or f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1], c.flag)
+
+
+def _plain_grams(text: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
+    return {s[i:i + 2] for i in range(len(s) - 1)}
 
 
 def _row_value(kb, plan: QueryPlan, subject: str):
@@ -38,7 +43,8 @@ def _row_value(kb, plan: QueryPlan, subject: str):
             if c.value is None or c.role not in ("target", "value", "cumulative"):
                 continue
             label = re.sub(r"[（(][^）)]*[）)]|\s", "", c.row_label)
-            if subject in label or (len(label) >= 3 and label in subject):
+            near = len(_plain_grams(subject) & _plain_grams(label)) / max(len(_plain_grams(label)), 1) >= 0.6
+            if (subject in label and near) or (len(label) >= 3 and label in subject):
                 score = (c.role == "target", -abs(len(label) - len(subject)))
                 if best is None or score > best[0]:
                     best = (score, t, c)
@@ -67,8 +73,11 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
         if row is not None:
             options.append([])
             continue
-        hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=6) if subject[:2] in f.subject
-                and (not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
+        want = _plain_grams(subject)
+        # the part's own words must be the fact's ("“美丽家园”特色小区" is not "…“美丽家园”示范小区")
+        hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=8)
+                if (len(want & _plain_grams(f.subject)) / max(len(want), 1) >= 0.6 if len(want) >= 3
+                    else subject[:2] in f.subject) and (not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
         if not hits:
             return None
         options.append(hits)

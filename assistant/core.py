@@ -174,6 +174,7 @@ class Assistant:
         if both is not None:
             return both
         ent = resolver.resolve(text)
+        slips = list(ent.corrected)
         intent = classify(ent)
         first = plan_question(ent, intent, kb)
         docs = first.scope.doc_ids
@@ -245,18 +246,24 @@ class Assistant:
                 [ex.doc_title(kb, d) for d in plan.scope.doc_ids] if "文件" in plan.inherited else [])))
             if carried:
                 answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
+        if slips:
+            said = "、".join(f"“{wrong}”按“{meant}”理解" for wrong, meant in slips)
+            answer = replace(answer, text=f"（{said}）{answer.text}")
         return answer, (ent, intent, fact_action)
 
     def _two_documents(self, text, kb, resolver, audit_cache):
         """"普陀国土空间近期规划和普陀绿化十五五规划，对人均公园绿地面积的目标分别是多少": the same question put
         to each of the two documents it names, each answer under its document, compared when both give a figure."""
-        m = TWO_DOCS.match(text)
+        m = TWO_DOCS.search(text)
         if m is None or len(kb.docs) < 2:
             return None
-        a, b = (document_for_phrase(x, kb) for x in (m.group("a"), m.group("b")))
+        a, b = (document_for_phrase(re.sub(r"^(?:市里的?|区里的?|那个|这个)", "", x), kb) for x in (m.group("a"), m.group("b")))
         if len(a) != 1 or len(b) != 1 or a == b:
             return None
-        rest = re.sub(r"^(?:对于|对|关于|里|中|的|在)+", "", m.group("rest").strip(" ，,")).strip(" ，,")
+        # "既有公共建筑节能改造，静安…方案和松江…计划各要完成多少": the topic may come before the documents too
+        before = text[: m.start()].strip(" ，,")
+        after = re.sub(r"^(?:对于|对|关于|里|中|的|在)+", "", m.group("rest").strip(" ，,")).strip(" ，,")
+        rest = (re.sub(r"(?:这块|这一块|方面|这项)$", "", before) + "的" if before else "") + after
         asked = re.sub(r"分别|各自", "", rest)
         if len(re.sub(r"[^\u4e00-\u9fff]", "", asked)) < 3:
             return None
@@ -496,8 +503,8 @@ class Assistant:
 
 PERIOD = re.compile(r"十[一二三四五六七八九]五")
 DOC_END = r"(?:规划|方案|计划|通知|意见|指引|要求|清单|细则|办法)(?:（[^）]{1,20}）)?"
-TWO_DOCS = re.compile(rf"^(?P<a>[^，,？?]{{4,50}}?{DOC_END})(?:和|与|跟|以及|及|同)(?P<b>[^，,？?]{{4,50}}?{DOC_END})"
-                      r"(?P<rest>[，,里中对的].*)$")
+TWO_DOCS = re.compile(rf"(?:^|(?<=[，,]))(?P<a>[^，,？?]{{4,50}}?{DOC_END})(?:和|与|跟|以及|及|同)"
+                      rf"(?P<b>[^，,？?]{{4,50}}?{DOC_END})(?P<rest>[，,里中对的各分].*)$")
 PERIOD_OR_YEAR = re.compile(r"“?十[一二三四五六七八九]五”?(?:时期|期间)?|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?")
 TARGET_ASKED = re.compile(r"目标|指标|要达到|要求")
 LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|下降了|成绩")

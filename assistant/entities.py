@@ -56,6 +56,7 @@ class Entities:
     unknown_years: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # where entities were found
+    corrected: list[tuple[str, str]] = field(default_factory=list)  # ("闽行", "闵行"): a one-character slip read as meant
     doc_ids: set[str] | None = None  # documents the question names (province, period in a title); None: all
 
 
@@ -69,6 +70,14 @@ def _title_line(text: str) -> str:
 
 
 GENERIC_INDICATOR = re.compile(r"^(?:指标|指标名称|项目|名称|内容|任务|目标|数量|合计|总计|小计|其中|其他|备注|街镇|乡镇|地区|区县|单位|序号)$")
+
+
+def _real_word(word: str) -> bool:
+    """A word jieba's dictionary knows ("上海市", "北京市"): written on purpose, not a slip of a local name."""
+    import jieba
+
+    jieba.initialize()
+    return bool(jieba.dt.FREQ.get(word))
 
 
 class Resolver:
@@ -184,9 +193,43 @@ class Resolver:
                     text = re.sub(re.escape(word), found, text, flags=re.IGNORECASE)
         return text
 
+    def _place_names(self) -> list[str]:
+        if getattr(self, "_names_cache", None) is None:
+            names = {label for label in self.region_aliases if len(label) >= 3 and CJK.match(label)}
+            for head in self.doc_heads.values():
+                names |= {m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（])", head)}
+            self._names_cache = sorted(n for n in names if n not in self.generic_places)
+        return self._names_cache
+
+    def _slips(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """"闽行城市更新规划", "松南镇": a place name written with one character wrong, where the written form is in no
+        document and exactly one known name is that close, is read as that name (and the answer says so)."""
+        fixed: list[tuple[str, str]] = []
+        for name in self._place_names():
+            n = len(name)
+            if name in text:
+                continue
+            hits = set()
+            for i in range(len(text) - n + 1):
+                window = text[i:i + n]
+                if sum(a != b for a, b in zip(window, name)) != 1 or not re.fullmatch(r"[\u4e00-\u9fff]+", window):
+                    continue
+                if (n >= 3 or i + n < len(text) and text[i + n] in "区城的规") and not self.in_corpus(window) and \
+                        not _real_word(window) and not any(a in window for a in self.region_aliases if len(a) >= 2) \
+                        and not re.search(r"[呢吗的了和与及或在是]", window):
+                    hits.add(window)  # never a real name of somewhere else ("上海市" is not a slip for 乌海市)
+            if len(hits) == 1:
+                wrong = hits.pop()
+                rivals = [o for o in self._place_names() if o != name and len(o) == n and
+                          sum(a != b for a, b in zip(wrong, o)) == 1]
+                if not rivals:
+                    text = text.replace(wrong, name)
+                    fixed.append((wrong, name))
+        return text, fixed
+
     def resolve(self, question: str) -> Entities:
-        text = self._word_synonyms(clean_question(question))
-        ent = Entities(text=text)
+        text, slips = self._slips(self._word_synonyms(clean_question(question)))
+        ent = Entities(text=text, corrected=slips)
         # A document named in 《…》 is a name that scopes the question: its words (吉林省, 十二五, _gb) are
         # neither entities nor unknowns. Same length, so offsets still point into `text`.
         plain = TITLE_MARKS.sub(lambda m: "　" * len(m.group(0)), text)
@@ -243,7 +286,10 @@ class Resolver:
                 window = text[i:i + n]
                 if window == name or not CJK.fullmatch(window[0]) or self.in_corpus(window):
                     continue
-                if window[0] in "和与及或的、" or self.in_corpus(text[i + 1:i + 1 + n]) or (
+                if window[:-1] == name[1:] or window[1:] == name[:-1]:
+                    continue  # "路网密度力争": the name's own words (道路网密度) beside the next word, not a slip
+                if window[0] in "和与及或的、年" or (i and text[i - 1].isdigit()) or self.in_corpus(
+                        text[i + 1:i + 1 + n]) or (
                         i and self.in_corpus(text[i - 1:i - 1 + n])):
                     continue  # "和老旧供水管道改": the plan's own words shifted by one, not a misspelt name
                 ratio = difflib.SequenceMatcher(None, window, name).ratio() + 0.01 * (window[0] == name[0])

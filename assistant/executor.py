@@ -412,7 +412,8 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                 return Answer(f"《{title}》{t.title}中的“{label}”是{outside}的目标，没有给出{plan.measure.year}年的数值。",
                               dedupe(list(cell_citations(kb, t, cells[0]))), refused=True, intent="lookup",
                               trace=("year outside the table's period",))
-            if plan.measure.quantity == "amount" and plan.measure.unit and picked and all(
+            if plan.measure.quantity == "amount" and plan.measure.unit and any(
+                    c.value is not None for c in picked) and all(
                     c.unit and plan.measure.unit not in c.unit and c.unit not in plan.measure.unit for c in picked
                     if c.value is not None):
                 stated = "、".join(f"{c.column}{value_words(c)}" for c in picked)

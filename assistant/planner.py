@@ -101,7 +101,7 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
                           role=measure.role or prev.measure.role, unit=measure.unit or prev.measure.unit)
         carried.append("指标")
     topic = plan.about
-    if "指标" in carried:
+    if "指标" in carried or "指标" in plan.inherited:
         own = re.sub(r"^(?:那么|那|还有|另外|再问)|呢|[？?。，,！!]|是多少|多少|怎么样|如何|的$", "", text).strip()
         # The follow-up's own words ("那氨氮呢") outweigh the earlier question's ("清源县化学需氧量减排量多少吨")
         topic = f"{own}{TOPIC_SEP}{prev.about}" if len(own) >= 2 and own not in prev.about else prev.about

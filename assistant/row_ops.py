@@ -110,7 +110,8 @@ def answer_change_between(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
-GAP_ASKED = re.compile(r"多多少|少多少|高多少|低多少|差多少|相差多少|增加多少|减少多少|多了多少|少了多少|差距")
+GAP_ASKED = re.compile(r"多多少|少多少|高多少|低多少|差多少|相差多少|增加多少|减少多少|多了多少|少了多少|差距|"
+                       r"多(?:完成|建|种|改造|新建)了?多少|超(?:额|出)?(?:完成)?了?多少")
 
 
 def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:
@@ -123,7 +124,10 @@ def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:
     for t, label, cells in _row_matches(kb, plan)[:1]:
         numbers = [c for c in cells if c.value is not None and c.kind == "number" and c.role in (
             "base", "target", "cumulative", "value", "milestone")]
-        base = next((c for c in numbers if c.role == "base" or re.search(r"基期|现状|完成", c.column)), None)
+        base = next((c for c in numbers if c.role == "base" or re.search(r"基期|现状|完成|实际", c.column)), None)
+        if base is None and re.search(r"实际|完成", plan.question):
+            # "实际比目标多完成了多少": the year's column of a completion table is what was done
+            base = next((c for c in numbers if c.role == "value" and c.year), None)
         target = next((c for c in reversed(numbers) if c is not base and (
             c.role in ("target", "milestone") or re.search(r"目标|规划", c.column))), None)
         if base is None or target is None or base.unit != target.unit:
@@ -141,5 +145,34 @@ def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
+def answer_yearly_amount(kb, plan: QueryPlan) -> Answer | None:
+    """"更换切断型智能燃气表的目标摊到每年平均多少": a cumulative amount over the plan period ÷ its years."""
+    if plan.scope.regions or not YEARLY.search(plan.question) or PERCENT_WORDS.search(plan.question):
+        return None
+    if plan.operation.kind not in ("lookup", "fact", "narrative", "annual", "per_year"):
+        return None
+    for t, label, cells in _row_matches(kb, plan)[:1]:
+        if any(c.role == "annual" and c.value is not None for c in cells):
+            return None  # the table states the yearly figure itself
+        totals = [c for c in cells if c.value is not None and c.unit and c.unit != "%" and (
+            c.role == "cumulative" or "累计" in (c.qualifier or "") or c.raw.startswith(("〔", "[", "［")))
+                  and not re.search(r"[—～~-]", c.raw.strip("〔〕[]［］"))]
+        chosen = next((c for c in reversed(totals) if not re.search(r"基期|现状|完成", c.column)), None)
+        if chosen is None:
+            return None
+        years, how = _years_in(plan.question, t, cells)
+        if not years:
+            return None
+        total = Figure(f"{label} {chosen.column}", chosen.value, chosen.unit, "", (), cell_citations(kb, t, chosen)[1],
+                       chosen.flag)
+        each = calc.per_year(total, years)
+        span = Figure("年数", years, "年", how)
+        text = (f"根据《{doc_title(kb, t.doc_id)}》{t.title}，“{label}”{chosen.column}为{value_words(chosen)}。"
+                f"{how}平均，每年约{fmt_num(each.value, 2)}{chosen.unit}。")
+        return Answer(text, dedupe(cell_citations(kb, t, chosen)), (total, span, each), intent="compute",
+                      trace=(f"per_year({total.value}, {years})",))
+    return None
+
+
 PERCENT_WORDS = re.compile(r"百分之|%|幅度|降幅|增幅")
-ROW_OPS = (answer_yearly_rate, answer_change_between, answer_column_gap)
+ROW_OPS = (answer_yearly_rate, answer_yearly_amount, answer_change_between, answer_column_gap)

@@ -24,13 +24,13 @@ ACTIONS = [
     "压减", "压缩", "关停", "化解", "退出",
     "新增", "新建", "建成", "建设", "达到", "超过", "提高", "增长", "增加", "节约", "实施", "完成", "改造",
     "执行", "安装", "推广", "推进", "打造", "认定", "启动", "形成", "供应", "筹措", "栽植", "稳定在", "覆盖",
-    "开工", "完工", "占", "为",
+    "开工", "完工", "创建", "占", "为",
 ]
 ACTION_RE = re.compile("|".join(ACTIONS))
 PRE_QUALIFIERS = ("超过", "不低于", "不少于", "约", "近", "力争", "以上")
 # Verbs whose object follows the quantity ("实施7公里燃气老化管道改造"): the object is what is counted.
 OBJECT_VERBS = ("建设", "新建", "建成", "新增", "实施", "完成", "安装", "推广", "执行", "改造", "推进", "打造", "认定", "启动",
-                "形成", "供应", "筹措", "栽植", "开工", "完工")
+                "形成", "供应", "筹措", "栽植", "开工", "完工", "创建")
 YEAR = re.compile(r"(\d{4})年")
 PERIOD = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?|([一二三四五六七八九十]+|\d+)年(?:累计|内|间)")
 VERB_ONLY = re.compile(r"^(?:拥有|共有|建有|设有|现有|有|种植|投资|累计|共|计|合计|其中|以及|和|及|、)*$")
@@ -131,7 +131,8 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             after = sentence[m.end(): c_hi]
             obj_m = re.match(r"^(?:的)?([^，,；;。、\d]{2,30}?)(?=以及|[，,；;。、\d]|$)", after)
             obj = obj_m.group(1) if obj_m and not re.match(r"^(?:以上|以下|以内|左右|，)", after) else ""
-            if obj and (VERB_ONLY.match(subject) or re.search(r"\d", subject)) and not re.match(r"^[以达为占]", obj):
+            if obj and (VERB_ONLY.match(subject) or re.search(r"\d", subject) or (
+                    len(subject) <= 2 and action == "")) and not re.match(r"^[以达为占]", obj):
                 subject = _clean_subject(re.sub(r"(?:以及|和|及|与)$", "", obj))  # "拥有37条风貌保护道路": the object counts
             if not subject:
                 subject = _clean_subject(obj) if obj and action in OBJECT_VERBS else last_subject

@@ -68,6 +68,7 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
             doc.warnings.extend(warnings)
             if table is not None:
                 doc.tables.append(table)
+                doc.facts.extend(_cell_facts(doc_id, text, table, block.path))
     doc.chunks = make_chunks(doc_id, text, blocks, page_of)
     doc.chunks.extend(_table_chunks(doc, page_of))
     doc.chunks.sort(key=lambda c: c.start)
@@ -187,3 +188,23 @@ def describe(doc: Document) -> dict:
 META_LABELS = {"title": "标题", "doc_number": "文号", "issuers": "发文机关", "signed_date": "成文日期",
                "published_date": "发布日期", "validity": "有效期", "status": "状态",
                "attachment_titles": "附件", "attachments": "附件链接"}
+
+
+def _cell_facts(doc_id: str, text: str, table, path) -> list:
+    """Quantities written in the words of a task table's cells ("创建20个新时代“美丽家园”特色小区、10个…示范小区"):
+    facts like those of the prose. A place table's cells are the places' own (never the whole area's), so not there."""
+    from kb.vocab import is_region_table
+
+    if is_region_table(table):
+        return []
+    out, seen = [], set()
+    for cell in table.cells:
+        for words in (cell.raw if cell.kind == "text" else "", cell.row_label):
+            if len(words or "") < 10 or not re.search(r"\d", words) or words in seen:
+                continue
+            seen.add(words)
+            at = text.find(words, table.start, table.end)
+            if at < 0:
+                continue
+            out.extend(extract_facts(doc_id, words, at, tuple(path) + (table.title,)))
+    return out

@@ -259,9 +259,22 @@ def test_a_longer_subject_with_another_head_is_not_the_answer(bot):
     assert "16820.3" in answer.text and "5%" not in answer.text.split("原文")[0]
 
 
+@pytest.mark.parametrize("question, meant, value", [
+    ("鄂尔多丝市二氧化硫目标", "鄂尔多斯", 8.5),
+    ("包投市化学需氧量", "包头市", 7.8),
+])
+def test_a_place_misspelt_by_one_character_is_read_as_the_one_near_name_and_said_so(bot, question, meant, value):
+    answer = bot.ask(question)
+    assert f"按“{meant}”理解" in answer.text and _has(answer, value), answer.text
+    assert check(answer, question) == []
+
+
+def test_another_real_place_is_never_read_as_a_near_local_name(bot):
+    answer = bot.ask("上海市氮氧化物减排目标是多少？")
+    assert answer.refused and "乌海市" not in answer.text.split("覆盖的地区")[0], answer.text
+
+
 @pytest.mark.parametrize("question, suggestion", [
-    ("鄂尔多丝市二氧化硫目标", "鄂尔多斯市"),
-    ("包投市化学需氧量", "包头市"),
     ("巴彦淖尔二氧化流目标", "二氧化硫"),
 ])
 def test_misspelt_names_get_did_you_mean_not_a_guess(bot, question, suggestion):

@@ -165,3 +165,23 @@ def test_the_short_names_a_document_gives_are_read_back(bot):
 def test_the_target_and_a_years_value_asked_together(bot):
     (answer,) = talk(bot, "普陀绿化十四五指标完成情况表里，立体绿化建设的目标和2025年完成各是多少？")
     assert len(answer.figures) >= 2 and "目标值" in answer.text and "2025年" in answer.text, answer.text
+
+
+def test_quantities_in_a_task_tables_words_are_summed_part_by_part(bot):
+    (answer,) = talk(bot, "静安卓越城区城市更新行动方案里，“美丽家园”特色小区加示范小区一共要创建多少个？")
+    assert check_number(answer.text, [20, 10, 30]) and "合计30个" in answer.text, answer.text
+
+
+def test_a_cumulative_row_target_spread_over_the_plans_years(bot):
+    (answer,) = talk(bot, "城市更新和住房十五五规划里更换切断型智能燃气表的目标，摊到每年平均要换多少万台？")
+    assert check_number(answer.text, [500, 100]) and "每年约100万台" in answer.text, answer.text
+
+
+def test_what_was_done_beyond_the_target_in_a_completion_table(bot):
+    (answer,) = talk(bot, "普陀绿化十四五指标完成情况表，新建绿地实际比目标多完成了多少万平方米？")
+    assert check_number(answer.text, [75, 90.87, 15.87]), answer.text
+
+
+def test_a_district_misspelt_by_one_character_is_read_as_the_near_one_and_said_so(bot):
+    (answer,) = talk(bot, "闽行城市更新十五五规划里，2030年路网密度力争到多少？")
+    assert "按“闵行”理解" in answer.text and check_number(answer.text, [4.15]), answer.text
