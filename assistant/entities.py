@@ -214,7 +214,12 @@ class Resolver:
                 window = text[i:i + n]
                 if sum(a != b for a, b in zip(window, name)) != 1 or not re.fullmatch(r"[\u4e00-\u9fff]+", window):
                     continue
-                if (n >= 3 or i + n < len(text) and text[i + n] in "区城的规") and not self.in_corpus(window) and \
+                two_ok = (i == 0 or text[i - 1] in "，,。？?、和与及跟同那在 ") and i + n < len(text) and text[i + n] in "区城规县"
+                # a longer name keeps its place word (…镇, …市) or is followed by one: "松南镇", "鄂尔多丝市"
+                suffix = "镇市区县盟旗乡州"
+                long_ok = n >= 3 and ((window[-1] == name[-1] and name[-1] in suffix) or (
+                    i + n < len(text) and text[i + n] in suffix))
+                if (long_ok or (n == 2 and two_ok)) and not self.in_corpus(window) and \
                         not _real_word(window) and not any(a in window for a in self.region_aliases if len(a) >= 2) \
                         and not re.search(r"[呢吗的了和与及或在是]", window):
                     hits.add(window)  # never a real name of somewhere else ("上海市" is not a slip for 乌海市)

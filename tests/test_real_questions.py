@@ -185,3 +185,9 @@ def test_what_was_done_beyond_the_target_in_a_completion_table(bot):
 def test_a_district_misspelt_by_one_character_is_read_as_the_near_one_and_said_so(bot):
     (answer,) = talk(bot, "闽行城市更新十五五规划里，2030年路网密度力争到多少？")
     assert "按“闵行”理解" in answer.text and check_number(answer.text, [4.15]), answer.text
+
+
+def test_ordinary_words_are_never_read_as_a_misspelt_place(bot):
+    (answer,) = talk(bot, "普陀近期规划2030年河湖高品质开放滨水空间公里数定的多少？")
+    assert "理解）" not in answer.text and check_number(answer.text, [24]), answer.text
+    assert all("普陀" in d for d in docs_cited(answer))
