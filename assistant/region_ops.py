@@ -402,7 +402,9 @@ def refuse_other_measure(kb, plan: QueryPlan) -> Answer | None:
                   trace=("region table holds another measure",))
 
 
-PLACE_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:镇街道|街道|镇|乡|园区|新区|工业区|管委会)")
+# a place the question names as the subject: after a boundary, a name of two to four characters and its kind
+PLACE_WORD = re.compile(r"(?:^|(?<=[，,、和与及的里中在：:]))[\u4e00-\u9fff]{2,4}?(?:镇街道|街道|镇|乡|新区|工业区)"
+                        r"(?=分到|分配|承担|的|任务|有|是|要|呢|[，,？?]|$)")
 
 
 def refuse_place_not_in_table(kb, plan: QueryPlan) -> Answer | None:
@@ -418,7 +420,8 @@ def refuse_place_not_in_table(kb, plan: QueryPlan) -> Answer | None:
     text = re.sub(r"《[^》]*》", "", plan.question)
     for m in PLACE_WORD.finditer(text):
         place = re.sub(r"^(?:表中|表里|里的|中的|其中|那么|那|和|与|及|的|里|中)+", "", m.group(0))
-        if len(place) < 3 or place in title or any(place in r or r in place for r in labels):
+        if len(place) < 3 or place in title or any(place in r or r in place for r in labels) or re.match(
+                r"^(?:全|各|城|农|乡|本|该|每|示范|重点)", place):
             continue
         t = tables[0]
         listed = [r for r in t.row_labels if not is_overall(r)]

@@ -96,6 +96,9 @@ def answer_requirements(kb, plan: QueryPlan) -> Answer | None:
         head = section.split(" › ")[-1] if section else "正文"
         head = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", head) or head  # "2.强化…": no stray figure
         lines.append(f"【{'《' + kb.doc_label(doc_id) + '》' if many_docs else ''}{head}】")
+        if re.search(r"\d", head) and head in kb.text_of(doc_id):
+            chunk0 = items[0][4]
+            citations.append(Citation(kb.doc_name(doc_id), section, head, chunk0.chunk_id, doc_id))
         for *_, chunk, s in sorted(items, key=lambda x: (-x[1], x[2])):
             lines.append(f"- {s}")
             citations.append(Citation(kb.doc_name(doc_id), chunk.section_path, s, chunk.chunk_id, doc_id))

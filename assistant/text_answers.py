@@ -302,6 +302,11 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
             doc = f"《{kb.doc_label(chunk.doc_id)}》" if len(kb.docs) > 1 else ""
             lines.append(f"【{doc}{head}】")
             current = section
+            if re.search(r"\d", head):
+                # a heading with a figure in it ("数据资料收集（2021年9月）") is quoted as printed, so it is sourced
+                at = kb.text_of(chunk.doc_id).rfind(head, 0, s + 1)
+                if at >= 0:
+                    citations.append(Citation(kb.doc_name(chunk.doc_id), section, head, chunk.chunk_id, chunk.doc_id))
         lines.append(f"- {sentence}")
         citations.append(Citation(kb.doc_name(chunk.doc_id), section, sentence, chunk.chunk_id, chunk.doc_id))
     trace = (f"retrieve({query!r}) → {len(hits)} 个文本块，摘录 {len(chosen)} 句",)
