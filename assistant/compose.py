@@ -14,7 +14,7 @@ from assistant.plan import QueryPlan
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import indicator_key, is_region_table
-from tools.base import cell_citations, dedupe, fact_citation, fmt_num
+from tools.base import cell_citations, dedupe, fact_citation, fact_figure, fmt_num
 from tools.facts import find_facts
 from tools.tables import series
 
@@ -273,5 +273,35 @@ def refuse_wrong_quantity(kb, plan: QueryPlan, answer: Answer) -> Answer:
                   understood=answer.understood, plan=answer.plan)
 
 
-COMPOSED = (answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
+DOUBLING = re.compile(r"翻了?(一|两|二|三)番")
+
+
+def answer_doubling(kb, plan: QueryPlan) -> Answer | None:
+    """"计划启动30万平方米…较十三五翻一番，那十三五大约是多少": the stated figure ÷ 2 (翻两番 ÷ 4), from the sentence
+    that says both."""
+    if not DOUBLING.search(plan.question) or not re.search(r"多少|几", plan.question):
+        return None
+    stated = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", re.sub(r"(?:19|20)\d{2}年", "", plan.question))}
+    for f in kb.facts:
+        m = DOUBLING.search(f.sentence)
+        if m is None or (plan.scope.doc_ids and f.doc_id not in plan.scope.doc_ids) or (stated and f.value not in stated):
+            continue
+        times = {"一": 2, "两": 4, "二": 4, "三": 8}[m.group(1)]
+        from assistant.executor import quote_citation
+
+        base = fact_figure(kb, f)
+        factor = Figure("倍数", float(times), "倍", f"{m.group(0)} = 原来的{times}倍")
+        result = Figure("推算的原数", f.value / times, f.unit, f"{fmt_num(f.value, 4)} ÷ {times} = {fmt_num(f.value / times, 4)}",
+                        (base, factor))
+        whole = quote_citation(kb, f.doc_id, f.sentence)
+        then = re.search(r"(?:较|比)“?(十[一二三四五六七八九]五)”?", f.sentence)
+        period = f"“{then.group(1)}”" if then else "原来"
+        text = (f"规划写明：“{f.quote}”，并说{m.group(0)}（为原来的{times}倍）。按此推算，{period}约为"
+                f"{fmt_num(result.value, 4)}{f.unit}（{fmt_num(f.value, 4)} ÷ {times}）。这是推算值，规划没有直接写出。")
+        return Answer(text, dedupe([fact_citation(kb, f)] + ([whole] if whole else [])), (base, factor, result),
+                      intent="compute", trace=("doubling backcast",))
+    return None
+
+
+COMPOSED = (answer_doubling, answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
             answer_region_vs_overall, answer_points)

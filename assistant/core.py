@@ -246,10 +246,33 @@ class Assistant:
                 [ex.doc_title(kb, d) for d in plan.scope.doc_ids] if "文件" in plan.inherited else [])))
             if carried:
                 answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
+        answer = self._against_previous_document(self.kb, before, before_docs, answer, text)
         if slips:
             said = "、".join(f"“{wrong}”按“{meant}”理解" for wrong, meant in slips)
             answer = replace(answer, text=f"（{said}）{answer.text}")
         return answer, (ent, intent, fact_action)
+
+    @staticmethod
+    def _against_previous_document(kb, before, before_docs, answer: Answer, text: str) -> Answer:
+        """"和市里的城市更新和住房发展十五五规划比呢": the figure just found in the other document beside the one
+        the turn before gave, and their difference (same unit only)."""
+        if before is None or answer.refused or not answer.figures or not before.answer.figures or not re.search(
+                r"(?:和|与|跟|同|比)[^，,？?]{2,40}(?:规划|方案|计划|通知)[^，,？?]{0,4}(?:比|相比|对比|比较)", text):
+            return answer
+        cited = {c.doc_id for c in answer.citations if c.doc_id}
+        if not cited or cited & set(before_docs):
+            return answer
+        now, then = answer.figures[0], before.answer.figures[0]
+        if now.unit != then.unit or now.value == then.value:
+            return answer
+        where = "、".join(f"《{ex.doc_title(kb, d)}》" for d in before_docs) or "上一问"
+        gap = Figure("相差", abs(now.value - then.value), "个百分点" if now.unit == "%" else now.unit,
+                     f"|{fmt_num(now.value, 4)} − {fmt_num(then.value, 4)}|", (now, then))
+        word = "高" if now.value > then.value else "低"
+        line = (f"\n与上一问{where}的{fmt_num(then.value, 4)}{then.unit}相比，这里的{fmt_num(now.value, 4)}{now.unit}"
+                f"{word}{fmt_num(gap.value, 4)}{gap.unit}。")
+        return replace(answer, text=answer.text + line, figures=answer.figures + (then, gap),
+                       citations=dedupe(tuple(answer.citations) + tuple(before.answer.citations)))
 
     def _two_documents(self, text, kb, resolver, audit_cache):
         """"普陀国土空间近期规划和普陀绿化十五五规划，对人均公园绿地面积的目标分别是多少": the same question put

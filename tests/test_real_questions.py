@@ -191,3 +191,14 @@ def test_ordinary_words_are_never_read_as_a_misspelt_place(bot):
     (answer,) = talk(bot, "普陀近期规划2030年河湖高品质开放滨水空间公里数定的多少？")
     assert "理解）" not in answer.text and check_number(answer.text, [24]), answer.text
     assert all("普陀" in d for d in docs_cited(answer))
+
+
+def test_a_follow_up_against_another_document_sets_the_two_figures_side_by_side(bot):
+    _, answer = talk(bot, "闵行城市更新十五五规划，美丽幸福河湖建成率2030年要达到多少？", "和市里城市更新和住房发展十五五规划比呢？")
+    assert check_number(answer.text, [70, 50, 20]) and "个百分点" in answer.text, answer.text
+    assert len(docs_cited(answer)) == 2
+
+
+def test_a_figure_said_to_have_doubled_is_back_cast_and_called_an_estimate(bot):
+    (answer,) = talk(bot, "黄浦历史风貌规划里居住类历史建筑修缮启动30万平方米，比十三五翻了一番，十三五是多少？")
+    assert check_number(answer.text, [30, 15]) and "推算" in answer.text, answer.text
