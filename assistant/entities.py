@@ -201,35 +201,51 @@ class Resolver:
             self._names_cache = sorted(n for n in names if n not in self.generic_places)
         return self._names_cache
 
+    def _slip_index(self) -> dict[str, set[str]]:
+        """Each place name under its one-character masks ("闵行" → "?行", "闵?"): a window of the question finds the
+        names one character away from it by lookup, not by comparing it with every name."""
+        if getattr(self, "_slip_masks", None) is None:
+            masks: dict[str, set[str]] = {}
+            for name in self._place_names():
+                for k in range(len(name)):
+                    masks.setdefault(name[:k] + "?" + name[k + 1:], set()).add(name)
+            self._slip_masks = masks
+        return self._slip_masks
+
     def _slips(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """"闽行城市更新规划", "松南镇": a place name written with one character wrong, where the written form is in no
         document and exactly one known name is that close, is read as that name (and the answer says so)."""
-        fixed: list[tuple[str, str]] = []
-        for name in self._place_names():
-            n = len(name)
-            if name in text:
-                continue
-            hits = set()
+        masks = self._slip_index()
+        lengths = sorted({len(k) for k in masks})
+        found: dict[str, set[str]] = {}  # name → the windows one character away from it
+        for n in lengths:
             for i in range(len(text) - n + 1):
                 window = text[i:i + n]
-                if sum(a != b for a, b in zip(window, name)) != 1 or not re.fullmatch(r"[\u4e00-\u9fff]+", window):
+                if not re.fullmatch(r"[\u4e00-\u9fff]+", window):
                     continue
-                two_ok = (i == 0 or text[i - 1] in "，,。？?、和与及跟同那在 ") and i + n < len(text) and text[i + n] in "区城规县"
-                # a longer name keeps its place word (…镇, …市) or is followed by one: "松南镇", "鄂尔多丝市"
-                suffix = "镇市区县盟旗乡州"
-                long_ok = n >= 3 and ((window[-1] == name[-1] and name[-1] in suffix) or (
-                    i + n < len(text) and text[i + n] in suffix))
-                if (long_ok or (n == 2 and two_ok)) and not self.in_corpus(window) and \
-                        not _real_word(window) and not any(a in window for a in self.region_aliases if len(a) >= 2) \
-                        and not re.search(r"[呢吗的了和与及或在是]", window):
-                    hits.add(window)  # never a real name of somewhere else ("上海市" is not a slip for 乌海市)
-            if len(hits) == 1:
-                wrong = hits.pop()
-                rivals = [o for o in self._place_names() if o != name and len(o) == n and
-                          sum(a != b for a, b in zip(wrong, o)) == 1]
-                if not rivals:
-                    text = text.replace(wrong, name)
-                    fixed.append((wrong, name))
+                near = set().union(*(masks.get(window[:k] + "?" + window[k + 1:], set()) for k in range(n)))
+                for name in near - {window}:
+                    if name in text:
+                        continue
+                    two_ok = (i == 0 or text[i - 1] in "，,。？?、和与及跟同那在 ") and i + n < len(text) and text[i + n] in "区城规县"
+                    # a longer name keeps its place word (…镇, …市) or is followed by one: "松南镇", "鄂尔多丝市"
+                    suffix = "镇市区县盟旗乡州"
+                    long_ok = n >= 3 and ((window[-1] == name[-1] and name[-1] in suffix) or (
+                        i + n < len(text) and text[i + n] in suffix))
+                    if (long_ok or (n == 2 and two_ok)) and not re.search(r"[呢吗的了和与及或在是]", window) and \
+                            not self.in_corpus(window) and not _real_word(window) and \
+                            not any(a in window for a in self.region_aliases if len(a) >= 2):
+                        found.setdefault(name, set()).add(window)  # never a real other place ("上海市" ≠ 乌海市)
+        fixed: list[tuple[str, str]] = []
+        for name, windows in found.items():
+            if len(windows) != 1:
+                continue
+            wrong = next(iter(windows))
+            rivals = [o for o in set().union(*(masks.get(wrong[:k] + "?" + wrong[k + 1:], set())
+                                               for k in range(len(wrong)))) if o != name]
+            if not rivals and wrong in text:
+                text = text.replace(wrong, name)
+                fixed.append((wrong, name))
         return text, fixed
 
     def resolve(self, question: str) -> Entities:

@@ -336,6 +336,20 @@ def _title_index(kb) -> tuple[dict, dict, dict]:
     return found
 
 
+_DISTRICTS: dict[tuple[str, ...], dict[str, set[str]]] = {}
+
+
+def _districts(kb) -> dict[str, set[str]]:
+    """Each document's districts named in its titles without their 区 ("普陀"), kept per set of documents."""
+    key = tuple(d["doc_id"] for d in kb.docs)
+    if key not in _DISTRICTS:
+        if len(_DISTRICTS) >= 8:
+            _DISTRICTS.clear()
+        _DISTRICTS[key] = {d["doc_id"]: {m.group(1) for m in re.finditer(
+            r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（])", " ".join(document_titles(d)))} for d in kb.docs}
+    return _DISTRICTS[key]
+
+
 def _plain(name: str) -> str:
     return re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", name)
 
@@ -402,8 +416,7 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
             scored = [(s + 0.3 if d == holders[0] else s, d) for s, d in scored]
     # "普陀绿化市容那个十五五规划": a district named without its 区 that only a title or two carry
     plain_q = re.sub(r"《[^》]*》", "", text)
-    districts = {d["doc_id"]: {m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（])",
-                                                                 " ".join(document_titles(d)))} for d in docs}
+    districts = _districts(kb)
     for name in {n for ns in districts.values() for n in ns if n in plain_q}:
         holders = [d for d, ns in districts.items() if name in ns]
         if len(holders) <= 2:
