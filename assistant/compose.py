@@ -303,5 +303,66 @@ def answer_doubling(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
-COMPOSED = (answer_doubling, answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
+YEARS_TOTAL = re.compile(r"([两二三四五六七八九十]|\d{1,2})年(?:内|间|里|期间)?(?:至少|一共|共|合计|累计|总共|总计|加起来)")
+CN_N = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def answer_yearly_times_years(kb, plan: QueryPlan) -> Answer | None:
+    """"每年安排专项资金不少于3亿元，五年至少安排多少": a yearly quantity the plan states × the years asked."""
+    m = YEARS_TOTAL.search(plan.question)
+    if m is None or not re.search(r"多少|几", plan.question):
+        return None
+    years = int(m.group(1)) if m.group(1).isdigit() else CN_N[m.group(1)]
+    query = re.sub(r"“?十[一二三四五六七八九]五”?期间|[两二三四五六七八九十\d]+年(?:内|间|里|期间)?|至少|一共|合计|累计|总共|多少|几|[？?，,]",
+                   "", plan.question)
+    found = [(score, f) for score, f in find_facts(kb, query, None, limit=8) if "每年" in f.sentence[
+        max(0, f.sentence.find(f.quote) - 12): f.sentence.find(f.quote) + len(f.quote)] and (
+        not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
+    if not found:
+        return None
+    _, f = found[0]
+    each = fact_figure(kb, f)
+    n = Figure("年数", float(years), "年", f"问题所说的{m.group(1)}年")
+    total = Figure(f"{years}年合计", f.value * years, f.unit, f"{fmt_num(f.value, 4)} × {years} = {fmt_num(f.value * years, 4)}",
+                   (each, n))
+    bound = "至少" if re.search(r"不少于|不低于|以上|超过|至少", f.quote) else "约"
+    text = (f"规划写明：“{f.quote}”（每年）。按{m.group(1)}年计，合计{bound}{fmt_num(total.value, 4)}{f.unit}"
+            f"（{fmt_num(f.value, 4)} × {years}）。")
+    return Answer(text, (fact_citation(kb, f),), (each, n, total), intent="compute", trace=("yearly × years",))
+
+
+VERB_PART = re.compile(r"^(?:新建|改造|新增|建设|建成|改建|扩建|提升|完成|淘汰)$")
+
+
+def answer_shared_noun_sum(kb, plan: QueryPlan) -> Answer | None:
+    """"新建和改造的污水管网一共多少公里": two verbs sharing one noun, each verb's quantity of it (one sentence)."""
+    if not SUM_WORDS.search(plan.question):
+        return None
+    m = re.search(r"(新建|改造|新增|建设|建成|改建|扩建|提升)(?:和|与|及|、)(新建|改造|新增|建设|建成|改建|扩建|提升)(?:的)?"
+                  r"([\u4e00-\u9fff]{2,12}?)(?:一共|合计|总共|加起来|总计|共计|共)", plan.question)
+    if m is None:
+        return None
+    verbs, noun = (m.group(1), m.group(2)), m.group(3)
+    tail = _plain_grams(noun[-2:]) or _plain_grams(noun)
+    for sentence in dict.fromkeys(f.sentence for f in kb.facts if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids):
+        parts = []
+        for verb in verbs:
+            hit = next((f for f in kb.facts if f.sentence == sentence and f.action == verb and (
+                tail & _plain_grams(f.subject))), None)
+            if hit is None:
+                break
+            parts.append(hit)
+        if len(parts) == 2 and parts[0] is not parts[1] and parts[0].unit == parts[1].unit:
+            figs = tuple(fact_figure(kb, f) for f in parts)
+            total = sum(f.value for f in parts)
+            result = Figure("合计", total, parts[0].unit, " + ".join(fmt_num(f.value, 4) for f in parts), figs)
+            listed = "，".join(f"{v}{fmt_num(f.value, 4)}{f.unit}（{f.subject}）" for v, f in zip(verbs, parts))
+            quotes = "、".join(f"“{q}”" for q in dict.fromkeys(f.quote for f in parts))
+            return Answer(f"{listed}；合计{fmt_num(total, 4)}{parts[0].unit}。原文：{quotes}",
+                          dedupe(fact_citation(kb, f) for f in parts), figs + (result,), intent="compute",
+                          trace=("two verbs, one noun",))
+    return None
+
+
+COMPOSED = (answer_doubling, answer_yearly_times_years, answer_shared_noun_sum, answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
             answer_region_vs_overall, answer_points)

@@ -202,3 +202,13 @@ def test_a_follow_up_against_another_document_sets_the_two_figures_side_by_side(
 def test_a_figure_said_to_have_doubled_is_back_cast_and_called_an_estimate(bot):
     (answer,) = talk(bot, "黄浦历史风貌规划里居住类历史建筑修缮启动30万平方米，比十三五翻了一番，十三五是多少？")
     assert check_number(answer.text, [30, 15]) and "推算" in answer.text, answer.text
+
+
+def test_a_yearly_quantity_times_the_years_asked(bot):
+    (answer,) = talk(bot, "普陀绿化十五五规划里，公共空间休憩座椅五年一共要优化提升多少处？")
+    assert check_number(answer.text, [100, 500]) and "每年" in answer.text, answer.text
+
+
+def test_two_verbs_sharing_one_noun_are_summed_from_their_sentence(bot):
+    (answer,) = talk(bot, "普陀绿化十五五规划里，新建和改造的公厕一共多少座？")
+    assert check_number(answer.text, [5, 46, 51]), answer.text
