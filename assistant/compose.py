@@ -257,12 +257,34 @@ def answer_points(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
+def _dimension(unit: str) -> str:
+    """What a unit measures: area, length, volume or mass ("" when it is a count or unknown)."""
+    u = unit or ""
+    if re.search(r"平方|公顷|亩", u):
+        return "area"
+    if re.search(r"立方", u):
+        return "volume"
+    if re.search(r"^(?:万|千)?(?:公里|千米|米)$", u):
+        return "length"
+    if re.search(r"^(?:万|亿)?吨$", u):
+        return "mass"
+    return ""
+
+
 def refuse_wrong_quantity(kb, plan: QueryPlan, answer: Answer) -> Answer:
     """An amount asked ("多少吨") where the answer's figures are percentages: say what the plan states instead."""
     asked = plan.measure.unit
     if not asked or answer.refused or not answer.figures or plan.operation.kind in ("count", "metadata"):
         return answer
     units = {f.unit for f in answer.figures if f.unit}
+    dims = {_dimension(u) for u in units}
+    if units and _dimension(asked) and "" not in dims and _dimension(asked) not in dims:
+        # "游径总长度是多少公里" answered with 15.6平方公里: an area is not a length
+        stated = "、".join(f"{f.label}{fmt_num(f.value, 4)}{f.unit}" for f in answer.figures[:3])
+        return Answer(f"规划给出的是{stated}，不是以{asked}计的数量；规划没有写明问题所问的{asked}数，无法回答。",
+                      answer.citations, answer.figures, refused=True, intent="out_of_scope",
+                      trace=answer.trace + ("another kind of quantity than asked",), understood=answer.understood,
+                      plan=answer.plan)
     if not units or any(asked in u or u in asked for u in units) or units - {"%", "个百分点"}:
         return answer
     what = "、".join(dict.fromkeys(f.label for f in answer.figures[:3]))

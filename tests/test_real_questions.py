@@ -212,3 +212,8 @@ def test_a_yearly_quantity_times_the_years_asked(bot):
 def test_two_verbs_sharing_one_noun_are_summed_from_their_sentence(bot):
     (answer,) = talk(bot, "普陀绿化十五五规划里，新建和改造的公厕一共多少座？")
     assert check_number(answer.text, [5, 46, 51]), answer.text
+
+
+def test_an_area_never_answers_a_length(bot):
+    (answer,) = talk(bot, "杨浦生活秀带三年行动计划里，文物主题游径总长度是多少公里？")
+    assert answer.refused and "平方公里" in answer.text and "不是以公里计" in answer.text, answer.text
