@@ -12,6 +12,7 @@ import re
 
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
+from kb.tokens import bigrams
 from tools.base import cell_citations, dedupe, fmt_num
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -19,11 +20,6 @@ CLAUSE = re.compile(r"[，,。；;！!]")
 UNIT_AFTER = re.compile(r"^(?:万?(?:个|座|处|家|户|辆|吨/日|吨|公里|平方米|公顷|亩|条|项|所|套|张|株|人次|人)|%)")
 MIN_SHARE = 0.4
 _CACHE: dict[str, dict] = {}
-
-
-def _grams(text: str) -> set[str]:
-    s = re.sub(r"[^\u4e00-\u9fffA-Za-z]", "", text)
-    return {s[i:i + 2] for i in range(len(s) - 1)}
 
 
 def clause_columns(t) -> dict[str, dict[str, tuple[float, str, str, object]]]:
@@ -46,7 +42,7 @@ def clause_columns(t) -> dict[str, dict[str, tuple[float, str, str, object]]]:
             n = numbers[0]
             unit_m = UNIT_AFTER.match(clause[n.end():])
             template = clause[: n.start()] + "#" + clause[n.end():]
-            if len(_grams(template)) < 3:
+            if len(bigrams(template)) < 3:
                 continue
             seen.setdefault(template.strip(), {}).setdefault(
                 c.row_label, (float(n.group(0)), unit_m.group(0) if unit_m else "", clause.strip(), c))
@@ -62,10 +58,10 @@ def _best_template(columns: dict, plan: QueryPlan) -> str | None:
     q = plan.about.replace("‖", " ")
     for place in sorted(plan.scope.regions, key=len, reverse=True):
         q = q.replace(place, " ")
-    qg = _grams(q)
+    qg = bigrams(q)
     scored = []
     for tpl in columns:
-        g = _grams(tpl.replace("#", ""))
+        g = bigrams(tpl.replace("#", ""))
         if g:
             scored.append((len(g & qg) / len(g), len(g & qg), tpl))
     if not scored:

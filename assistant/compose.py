@@ -13,6 +13,7 @@ import re
 from assistant.plan import QueryPlan
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
+from kb.tokens import plain_bigrams
 from kb.vocab import indicator_key, is_region_table
 from tools.base import cell_citations, dedupe, fact_citation, fact_figure, fmt_num
 from tools.facts import find_facts
@@ -27,11 +28,6 @@ def _figure(kb, t, c, label: str | None = None) -> Figure:
     return Figure(label or f"{c.row_label} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1], c.flag)
 
 
-def _plain_grams(text: str) -> set[str]:
-    s = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
-    return {s[i:i + 2] for i in range(len(s) - 1)}
-
-
 def _row_value(kb, plan: QueryPlan, subject: str):
     """The target cell of an indicator-table row named by `subject` in the documents asked about, or None."""
     ids = set(plan.scope.doc_ids)
@@ -43,7 +39,7 @@ def _row_value(kb, plan: QueryPlan, subject: str):
             if c.value is None or c.role not in ("target", "value", "cumulative"):
                 continue
             label = re.sub(r"[（(][^）)]*[）)]|\s", "", c.row_label)
-            near = len(_plain_grams(subject) & _plain_grams(label)) / max(len(_plain_grams(label)), 1) >= 0.6
+            near = len(plain_bigrams(subject) & plain_bigrams(label)) / max(len(plain_bigrams(label)), 1) >= 0.6
             if (subject in label and near) or (len(label) >= 3 and label in subject):
                 score = (c.role == "target", -abs(len(label) - len(subject)))
                 if best is None or score > best[0]:
@@ -73,10 +69,10 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
         if row is not None:
             options.append([])
             continue
-        want = _plain_grams(subject)
+        want = plain_bigrams(subject)
         # the part's own words must be the fact's ("“美丽家园”特色小区" is not "…“美丽家园”示范小区")
         hits = [f for _, f in find_facts(kb, subject + (action or ""), action, limit=8)
-                if (len(want & _plain_grams(f.subject)) / max(len(want), 1) >= 0.6 if len(want) >= 3
+                if (len(want & plain_bigrams(f.subject)) / max(len(want), 1) >= 0.6 if len(want) >= 3
                     else subject[:2] in f.subject) and (not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
         if not hits:
             return None
@@ -365,12 +361,12 @@ def answer_shared_noun_sum(kb, plan: QueryPlan) -> Answer | None:
     if m is None:
         return None
     verbs, noun = (m.group(1), m.group(2)), m.group(3)
-    tail = _plain_grams(noun[-2:]) or _plain_grams(noun)
+    tail = plain_bigrams(noun[-2:]) or plain_bigrams(noun)
     for sentence in dict.fromkeys(f.sentence for f in kb.facts if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids):
         parts = []
         for verb in verbs:
             hit = next((f for f in kb.facts if f.sentence == sentence and f.action == verb and (
-                tail & _plain_grams(f.subject))), None)
+                tail & plain_bigrams(f.subject))), None)
             if hit is None:
                 break
             parts.append(hit)

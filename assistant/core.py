@@ -173,6 +173,7 @@ class Assistant:
         both = self._two_documents(text, kb, resolver, audit_cache)
         if both is not None:
             return both
+        whole = kb  # before it is narrowed to the documents asked about: the turn before may name another
         ent = resolver.resolve(text)
         slips = list(ent.corrected)
         intent = classify(ent)
@@ -246,7 +247,7 @@ class Assistant:
                 [ex.doc_title(kb, d) for d in plan.scope.doc_ids] if "文件" in plan.inherited else [])))
             if carried:
                 answer = replace(answer, text=f"（接上一问：{carried}）{answer.text}")
-        answer = self._against_previous_document(self.kb, before, before_docs, answer, text)
+        answer = self._against_previous_document(whole, before, before_docs, answer, text)
         if slips:
             said = "、".join(f"“{wrong}”按“{meant}”理解" for wrong, meant in slips)
             answer = replace(answer, text=f"（{said}）{answer.text}")

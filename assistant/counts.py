@@ -41,6 +41,10 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
     rows = {r for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids for r in t.row_labels}
     if any(len(i) >= 4 and any(i in r for r in rows) for i in plan.measure.indicators):
         return None  # "更新责任区“一店一档”信息目标多少条": a row's value in 条, not a count of rows
+    if places_asked and plan.scope.doc_ids:
+        own = [t.table_id for t in kb.tables if t.doc_id in plan.scope.doc_ids and is_region_table(t)]
+        if len(own) == 1:
+            referenced = referenced | set(own)  # "一共给几个镇分了任务": the document's one place table
     for t in sorted(kb.tables, key=lambda t: t.table_id not in referenced):
         if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
             continue
@@ -50,9 +54,6 @@ def answer_count(kb, plan: QueryPlan) -> Answer | None:
         g = _grams(re.sub(r"^(?:专栏|附表|表)\s*[一二三四五六七八九十\d]+\s*", "", t.title)) - named
         if places_asked and not is_region_table(t):
             continue
-        if places_asked and plan.scope.doc_ids and sum(
-                1 for x in kb.tables if x.doc_id in plan.scope.doc_ids and is_region_table(x)) == 1:
-            referenced = referenced | {t.table_id}  # "一共给几个镇分了任务": the document's one place table
         if (t.table_id in referenced or g and len(g & q) / len(g) >= 0.6) and re.search(
                 r"指标|项目|任务|行|条|项|镇|街道|区|县|单位|地区|盟市|园区", plan.question):
             labels = [r for r in t.row_labels if r and not re.match(r"^(?:合计|总计|小计)$", r)]

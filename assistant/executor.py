@@ -14,6 +14,7 @@ import re
 
 from assistant.plan import META_WORDS, QueryPlan
 from kb.records import Answer, Citation, Figure
+from kb.tokens import plain_bigrams
 from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
 
 COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}
@@ -209,9 +210,7 @@ def _short_names(kb, plan: QueryPlan) -> Answer | None:
 
 # ---------- table rows by role ----------
 
-def _grams(text: str) -> set[str]:
-    s = re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", text)
-    return {s[i:i + 2] for i in range(len(s) - 1)}
+_grams = plain_bigrams
 
 
 def topic_grams(plan: QueryPlan) -> tuple[set[str], set[str]]:

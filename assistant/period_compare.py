@@ -9,16 +9,12 @@ from __future__ import annotations
 import re
 
 from kb.records import Answer, Figure
+from kb.tokens import plain_bigrams
 from tools.base import dedupe, fact_citation, fact_figure, fmt_num
 
 AGAINST_PERIOD = re.compile(
     r"(?:和|与|跟|同|比|较|对比)“?(十[一二三四五六七八九]五)”?(?:期间|时期|末)?(?:的)?(?:实际)?"
     r"(?:完成|实施|实现|情况|成果|完成情况|实际值)?(?:的|量|数)?(?:相比|比较|对比|比)?(?:呢|如何|怎么样|怎样|相比呢)?[？?]?$")
-
-
-def _grams(text: str) -> set[str]:
-    text = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
-    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 def _fact_of(kb, answer: Answer):
@@ -44,12 +40,12 @@ def against_period(kb, conversation, text: str) -> Answer | None:
     before = _fact_of(kb, prev.answer)
     if before is None or before.period == asked:
         return None
-    want = _grams(re.sub(r"^(?:各类|各项|全市|全区)", "", before.subject))
+    want = plain_bigrams(re.sub(r"^(?:各类|各项|全市|全区)", "", before.subject))
     best, best_score = None, 0.0
     for f in kb.facts:
         if f.doc_id != before.doc_id or f.period != asked or f.unit != before.unit:
             continue
-        score = len(want & _grams(f.subject)) / max(len(want), 1)
+        score = len(want & plain_bigrams(f.subject)) / max(len(want), 1)
         if score > best_score:
             best, best_score = f, score
     label = f"“{asked}”时期"

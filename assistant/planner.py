@@ -15,6 +15,7 @@ from assistant.conversation import COMPARE_TO
 from assistant.entities import Entities
 from assistant.intent import EXCLUDE, NTH, RANK_MAX, RANK_MIN, Intent, _cn_int
 from assistant.plan import Measure, Operation, QueryPlan, Scope
+from kb.tokens import plain_bigrams
 
 META_PATTERNS = [
     ("doc_number", re.compile(r"文号|发文字号|文件编号|发文编号|字号")),
@@ -239,9 +240,7 @@ def document_titles(doc: dict) -> list[str]:
     return [n for n in dict.fromkeys(names) if n]
 
 
-def _grams(text: str) -> set[str]:
-    s = re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", text)
-    return {s[i:i + 2] for i in range(len(s) - 1)}
+_grams = plain_bigrams
 
 
 GENERIC_TITLE = _grams("上海市人民政府办公厅办公室关于印发的通知实施方案工作方案规划行动计划区")
@@ -336,18 +335,21 @@ def _title_index(kb) -> tuple[dict, dict, dict]:
     return found
 
 
-_DISTRICTS: dict[tuple[str, ...], dict[str, set[str]]] = {}
+_TITLE_WORDS: dict[tuple[str, ...], tuple[dict[str, str], dict[str, set[str]]]] = {}
 
 
-def _districts(kb) -> dict[str, set[str]]:
-    """Each document's districts named in its titles without their 区 ("普陀"), kept per set of documents."""
+def _title_words(kb) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each document's names joined in one string, and the districts they name without their 区 ("普陀"), kept
+    per set of documents (ids are content hashes: the same ids always mean the same titles)."""
     key = tuple(d["doc_id"] for d in kb.docs)
-    if key not in _DISTRICTS:
-        if len(_DISTRICTS) >= 8:
-            _DISTRICTS.clear()
-        _DISTRICTS[key] = {d["doc_id"]: {m.group(1) for m in re.finditer(
-            r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（])", " ".join(document_titles(d)))} for d in kb.docs}
-    return _DISTRICTS[key]
+    if key not in _TITLE_WORDS:
+        if len(_TITLE_WORDS) >= 8:
+            _TITLE_WORDS.clear()
+        joined = {d["doc_id"]: " ".join(document_titles(d)) for d in kb.docs}
+        districts = {d: {m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2})区(?=人民政府|[\u4e00-\u9fff“《（\s])", t)}
+                     for d, t in joined.items()}
+        _TITLE_WORDS[key] = (joined, districts)
+    return _TITLE_WORDS[key]
 
 
 def _plain(name: str) -> str:
@@ -408,15 +410,14 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
             hit = sum(weight.get(x, 1.0) for x in g & q)
             best = max(best, hit / total + 0.02 * len(g & q))
         scored.append((best, d["doc_id"]))
+    all_titles, districts = _title_words(kb)
+    plain_q = re.sub(r"《[^》]*》", "", text)
     # "头桥街道减量化实施方案": a town or street the question names and only one title carries is a strong sign
-    named = " ".join(" ".join(document_titles(d)) for d in docs)
-    for m in TOWN.finditer(re.sub(r"《[^》]*》", "", text)):
-        holders = [d["doc_id"] for d in docs if m.group(0) in " ".join(document_titles(d))]
-        if len(holders) == 1 and named.count(m.group(0)) >= 1:
+    for m in TOWN.finditer(plain_q):
+        holders = [d for d, t in all_titles.items() if m.group(0) in t]
+        if len(holders) == 1:
             scored = [(s + 0.3 if d == holders[0] else s, d) for s, d in scored]
     # "普陀绿化市容那个十五五规划": a district named without its 区 that only a title or two carry
-    plain_q = re.sub(r"《[^》]*》", "", text)
-    districts = _districts(kb)
     for name in {n for ns in districts.values() for n in ns if n in plain_q}:
         holders = [d for d, ns in districts.items() if name in ns]
         if len(holders) <= 2:
@@ -433,24 +434,18 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     near = [d for s, d in scored if s >= top - 0.05]
     # "静安区城市更新“十五五”规划" must not be answered from 黄浦区's: a district the question names and some
     # titles carry must be in the chosen document's title
-    by_id = {d["doc_id"]: d for d in docs}
-    all_titles = {d["doc_id"]: " ".join(document_titles(d)) for d in docs}
-    places = [w for w in DISTRICT.findall(re.sub(r"《[^》]*》", "", text))
-              if any(w in t for t in all_titles.values())]
+    places = [w for w in DISTRICT.findall(plain_q) if any(w in t for t in all_titles.values())]
     if places:
         near = [d for d in near if all(w in all_titles[d] for w in places)]
         if not near:
             return ()
     # "普陀绿化市容那个十五五规划": a district named without 区 ("普陀") picks the titles of that district
     if len(near) > 1:
-        plain_q = re.sub(r"《[^》]*》", "", text)
-        local = [d for d in near if any(m.group(1) in plain_q for m in re.finditer(
-            r"([\u4e00-\u9fff]{2})区(?:人民政府|绿化|建设|规划|城市|国土|历史|\s|“|《)", all_titles[d]))]
-        near = local or near
+        near = [d for d in near if any(n in plain_q for n in districts[d])] or near
     # "嘉定2014年减量化任务" between the 2014 and the 2026 notice: the title with the year asked
     marks = set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(r"[“”\"]", "", text)))
     if marks and len(near) > 1:
         titled = [d for d in near if marks & set(re.findall(r"(?:19|20)\d{2}|十[一二三四五六七八九]五", re.sub(
-            r"[“”\"]", "", " ".join(document_titles(by_id[d])))))]
+            r"[“”\"]", "", all_titles[d])))]
         near = titled or near
     return tuple(sorted(near))

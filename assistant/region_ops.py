@@ -73,6 +73,17 @@ def _place_value(kb, plan: QueryPlan):
     return t, col, rows, place, mine
 
 
+def column_places(kb, plan: QueryPlan, least: int = 1):
+    """(table, column, rows, [(place, cell)…]) of the region column the question names, when it has `least`
+    places."""
+    found = region_column(kb, plan)
+    if not found:
+        return None
+    t, col, rows = found
+    places = _places(rows, col, plan)
+    return (t, col, rows, places) if len(places) >= least else None
+
+
 def _places(rows, col, plan):
     excluded = set(plan.scope.exclude)
     return [(label, cols[col]) for label, cols in rows.items() if not is_overall(label) and label not in excluded
@@ -204,13 +215,10 @@ def answer_spread(kb, plan: QueryPlan) -> Answer | None:
     """"各区县PM2.5目标浓度最高和最低的分别是谁？差多少": the two ends of one column and their gap."""
     if plan.operation.kind != "range":
         return None
-    found = region_column(kb, plan)
+    found = column_places(kb, plan, 2)
     if not found:
         return None
-    t, col, rows = found
-    places = _places(rows, col, plan)
-    if len(places) < 2:
-        return None
+    t, col, rows, places = found
     hi = max(places, key=lambda p: p[1].value)
     lo = min(places, key=lambda p: p[1].value)
     a, b = _fig(kb, t, hi[1]), _fig(kb, t, lo[1])
@@ -232,13 +240,10 @@ def answer_places_past(kb, plan: QueryPlan) -> Answer | None:
     if plan.operation.kind not in ("filter", "count") or x is None or op not in TESTS or not re.search(
             r"区县|地区|盟市|城市|市|县|区|镇|街道|乡|旗|省", plan.question):
         return None
-    found = region_column(kb, plan)
+    found = column_places(kb, plan, 1)
     if not found:
         return None
-    t, col, rows = found
-    places = _places(rows, col, plan)
-    if not places:
-        return None
+    t, col, rows, places = found
     hits = [(label, c) for label, c in places if TESTS[op](c.value, x)]
     unit = places[0][1].unit
     where = _where(kb, t)
@@ -258,13 +263,10 @@ def answer_adds_up(kb, plan: QueryPlan) -> Answer | None:
     against the overall table's figure for the same measure, units converted."""
     if not CHECK.search(plan.question) or plan.scope.regions:
         return None
-    found = region_column(kb, plan)
+    found = column_places(kb, plan, 2)
     if not found:
         return None
-    t, col, rows = found
-    places = _places(rows, col, plan)
-    if len(places) < 2:
-        return None
+    t, col, rows, places = found
     unit = places[0][1].unit
     parts = tuple(_fig(kb, t, c) for _, c in places)
     total = sum(p.value for p in parts)

@@ -20,6 +20,12 @@ def search_tokens(text: str) -> list[str]:
     return out
 
 
+def plain_bigrams(text: str) -> set[str]:
+    """Character bigrams of the words and digits, punctuation dropped: names that carry figures ("2014年度")."""
+    text = re.sub(r"[^\u4e00-\u9fff\dA-Za-z]", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the words only: digits and punctuation would make "10.3%" match "2010年"."""
     text = re.sub(r"[^\u4e00-\u9fffA-Za-z]+", "", text)
