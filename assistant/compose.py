@@ -291,6 +291,33 @@ def refuse_wrong_quantity(kb, plan: QueryPlan, answer: Answer) -> Answer:
                   understood=answer.understood, plan=answer.plan)
 
 
+TARGET_ASKED = re.compile(r"到(?:19|20)\d{2}年(?:底|末)?.{0,12}(?:要|将|达到|增加|增至|新增|建成)|"
+                          r"(?:要|将)(?:增加|达到|新增|提高|建成|增至|扩大)到?|增加到|增至|目标")
+STATUS_CLAUSE = re.compile(r"目前|现有|现已|已有|已建成|截至|截止|现状|已经")
+PLANNED_CLAUSE = re.compile(r"到(?:19|20)\d{2}|力争|将|计划|目标|新增|规划|预计")
+
+
+def refuse_status_for_target(plan: QueryPlan, answer: Answer) -> Answer:
+    """"到2025年优秀历史建筑要增加到多少处" answered by "目前全区有…289处": today's count is not the target.
+    Say what the plan states instead."""
+    if answer.refused or answer.intent != "fact" or not answer.figures or not TARGET_ASKED.search(plan.question):
+        return answer
+    if STATUS_CLAUSE.search(plan.question):
+        return answer  # the question asks about today itself
+    quotes = [c.quote for c in answer.citations if c.quote]
+    if not quotes:
+        return answer
+    for f in answer.figures:
+        number = fmt_num(f.value, 4)
+        clauses = [c for q in quotes for c in re.split(r"[，,；;。]", q) if number in c.replace(",", "")]
+        if not clauses or not all(STATUS_CLAUSE.search(c) and not PLANNED_CLAUSE.search(c) for c in clauses):
+            return answer
+    stated = "、".join(re.sub(r"[（(][）)]", "", f.label) + f"{fmt_num(f.value, 4)}{f.unit}" for f in answer.figures[:3])
+    return Answer(f"规划只写了目前的情况（{stated}），没有给出问题所问的目标数量，无法回答。", answer.citations,
+                  answer.figures, refused=True, intent="out_of_scope", trace=answer.trace + ("status, not a target",),
+                  understood=answer.understood, plan=answer.plan)
+
+
 DOUBLING = re.compile(r"翻了?(一|两|二|三)番")
 
 

@@ -12,7 +12,7 @@ from assistant import executor as ex
 from assistant import table_answers as ta
 from assistant import text_answers as tx
 from assistant.cell_quantities import answer_clause_column
-from assistant.compose import COMPOSED, refuse_wrong_quantity
+from assistant.compose import COMPOSED, refuse_status_for_target, refuse_wrong_quantity
 from assistant.conversation import ANAPHOR, Conversation, Turn, merge_context
 from assistant.counts import EXECUTORS
 from assistant.entities import Resolver
@@ -234,7 +234,7 @@ class Assistant:
         names = {d["doc_id"]: ex.doc_title(kb, d["doc_id"]) for d in kb.docs}
         answer = replace(answer, trace=tuple(trace) + answer.trace, understood=plan.understood(names),
                          plan=plan.to_dict())
-        answer = refuse_wrong_quantity(kb, plan, answer)
+        answer = refuse_status_for_target(plan, refuse_wrong_quantity(kb, plan, answer))
         cited = {c.doc_id for c in answer.citations if c.doc_id}
         if not answer.refused and len(cited) == 1 and len(kb.docs) > 1 and set(plan.scope.doc_ids) != cited and (
                 not plan.scope.doc_ids or cited <= set(plan.scope.doc_ids)):
@@ -541,7 +541,8 @@ def question_parts(text: str) -> list[str]:
     """The questions one message asks: split at question marks; a part that only repeats the asking
     ("多少吨？", "差多少？", "一共几项？") stays with the part before it."""
     parts: list[str] = []
-    for piece in PARTS.split(text):
+    pieces = [clause for piece in PARTS.split(text) for clause in _asking_clauses(piece)]
+    for piece in pieces:
         piece = piece.strip()
         if not piece:
             continue
@@ -551,6 +552,23 @@ def question_parts(text: str) -> list[str]:
         else:
             parts.append(piece)
     return parts
+
+
+ASKS_AT_END = re.compile(r"(?:多少|几)[\u4e00-\u9fff]{0,2}[、，,；;]$|(?:是什么|怎么写|哪[个些天年])[、，,；;]$")
+ASKS = re.compile(r"多少|几|什么|怎么|哪")
+
+
+def _asking_clauses(piece: str) -> list[str]:
+    """"十四五现状几座、十五五目标几座": two questions in one sentence, each ending in its own asking word."""
+    out: list[str] = []
+    for clause in re.split(r"(?<=[、，,；;])", piece):
+        if out and ASKS_AT_END.search(out[-1]) and ASKS.search(clause) and len(clause.strip()) >= 3:
+            out.append(clause)
+        elif out:
+            out[-1] += clause
+        else:
+            out.append(clause)
+    return out
 
 
 def _adds(answer: Answer, before: list[Answer]) -> bool:

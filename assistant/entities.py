@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import normalize_question
-from kb.vocab import Vocabulary, indicator_key, region_short
+from kb.vocab import Vocabulary, cell_indicator_key, indicator_key, region_short
 
 logger = logging.getLogger(__name__)
 logging.getLogger("jieba").setLevel(logging.WARNING)
@@ -87,6 +87,12 @@ class Resolver:
                  doc_names: dict[str, str] | None = None):
         data = json.loads((synonyms_file or SYNONYMS_FILE).read_text(encoding="utf-8"))
         self.vocab = Vocabulary.from_tables(tables)
+        self.column_text = "\n".join(c for t in tables for c in t.columns)
+        self.texts = texts
+        self.indicator_docs: dict[str, set[str]] = {}
+        for t in tables:
+            for c in t.cells:
+                self.indicator_docs.setdefault(cell_indicator_key(t, c), set()).add(t.doc_id)
         self.corpus = "\n".join(texts.values())
         # What names a document: its file name and its first lines (the plan's title).
         self.doc_names = {d: Path(n).stem for d, n in (doc_names or {}).items()}
@@ -274,6 +280,8 @@ class Resolver:
         self._unknowns(plain, ent, taken)
         self._near_misses(plain, ent, taken)
         ent.doc_ids = self._documents_named(text, ent)
+        if not ent.indicators:
+            self._fragment_indicator(plain, ent, taken)
         if ent.doc_ids:
             # In the plans the question names, a period or year they never mention is out of scope.
             periods = set().union(*(self.doc_periods.get(d, set()) for d in ent.doc_ids))
@@ -281,6 +289,54 @@ class Resolver:
             ent.unknown_periods = [p for p in ent.periods if p not in periods]
             ent.unknown_years = [y for y in ent.years if y not in years]
         return ent
+
+    def _fragment_index(self) -> dict[str, set[str]]:
+        """Every four characters of an indicator's name → the indicators whose names hold them."""
+        if getattr(self, "_fragments", None) is None:
+            index: dict[str, set[str]] = {}
+            titles = "\n".join(self.doc_heads.values())
+            for alias, key in self.indicator_aliases.items():
+                if alias in self.synonym_only or len(alias) > 20 or re.search(r"[\d,，、；;。]", alias):
+                    continue  # a task sentence used as a row label names no indicator
+                for i in range(len(alias) - 3):
+                    gram = alias[i:i + 4]
+                    if CJK.fullmatch(gram[0]) and CJK.fullmatch(gram[-1]) and gram not in titles and \
+                            gram not in self.column_text:  # "化学需氧" also names a column of a place table
+                        index.setdefault(gram, set()).add(key)
+            self._fragments = index
+        return self._fragments
+
+    def _fragment_indicator(self, text: str, ent: Entities, taken) -> None:
+        """"手拎马桶那项": four or more characters found in one indicator's name only name that indicator
+        (消除老旧小区手拎马桶). Words in document titles or column names, and words several indicators share,
+        name none."""
+        index = self._fragment_index()
+        hits: dict[str, list[int]] = {}
+        for i in range(len(text) - 3):
+            if any(a < i + 4 and i < b for a, b in taken):
+                continue
+            keys = index.get(text[i:i + 4])
+            if keys and len(keys) == 1:
+                hits.setdefault(next(iter(keys)), []).append(i)
+        if len(hits) != 1:
+            return
+        key, starts = next(iter(hits.items()))
+        if ent.doc_ids and not (self.indicator_docs.get(key, set()) & set(ent.doc_ids)):
+            return  # the named document has no such row: the words belong to another plan's indicator
+        lo, hi = starts[0], starts[-1] + 4
+        names = [a for a, k in self.indicator_aliases.items() if k == key and a not in self.synonym_only]
+        said = text[lo:hi]
+        for name in names:
+            common = difflib.SequenceMatcher(None, said, name).find_longest_match(0, len(said), 0, len(name))
+            if common.size >= 4 and (common.b + common.size == len(name) or common.size >= 0.8 * len(name)):
+                break  # the name's own end (手拎马桶), or most of it
+        else:
+            return  # "优秀历史建筑" is the head of "优秀历史建筑保护应用场景覆盖率", another quantity of the subject
+        owners = self.indicator_docs.get(key, set())
+        if any(said in t for d, t in self.texts.items() if d not in owners):
+            return  # another document uses these words for its own quantity (美丽幸福河湖建成率 in 闵行's prose)
+        ent.indicators.append(key)
+        taken.append((lo, hi))
 
     def _near_misses(self, text: str, ent: Entities, taken) -> None:
         """Misspelt names ("鄂尔多丝市", "二氧化流") get a "did you mean", never a guess."""

@@ -514,7 +514,27 @@ def _column_score(name: str, plan: QueryPlan) -> float:
     return score
 
 
+DATE_COLUMN = re.compile(r"时间|时限|期限|节点|日期")
+DATE_CELL = re.compile(r"(?:19|20)\d{2}年(?:\d{1,2}月)?|\d{1,2}月(?:底|末|中旬|前)")
+
+
+def _date_columns(t) -> list[str]:
+    """Columns that hold when something is done ("计划完成时间": 2014年12月底), whatever role they parsed as."""
+    out = []
+    for name, role in zip(t.columns, t.roles):
+        if role in ("label", "index") or not DATE_COLUMN.search(name.rpartition("·")[2]):
+            continue
+        raws = [c.raw for c in t.cells if c.column == name and c.raw.strip()]
+        if raws and sum(bool(DATE_CELL.search(r)) for r in raws) >= 0.5 * len(raws):
+            out.append(name)
+    return out
+
+
 def _pick_column(t, plan: QueryPlan) -> list[str]:
+    if plan.measure.quantity == "date":
+        dated = _date_columns(t)
+        if dated:
+            return dated[:1]  # "什么时候完成": the table's own deadline column
     columns = _value_columns(t)
     if not columns:
         return []
@@ -607,8 +627,8 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         for place in places:
             for col in columns:
                 c = rows[place].get(col)
-                if c is None or (c.value is None and c.kind == "empty"):
-                    continue  # "—" in a total row: the table gives no figure there; another table may
+                if c is None or (c.value is None and (c.kind == "empty" or not c.raw.strip())):
+                    continue  # "—" or a blank cell: the table gives no figure there; another table may
                 lines.append(f"{place}“{col}”为{value_words(c)}")
                 cites += list(cell_citations(kb, t, c))
                 if c.value is not None:

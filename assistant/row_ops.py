@@ -111,7 +111,7 @@ def answer_change_between(kb, plan: QueryPlan) -> Answer | None:
 
 
 GAP_ASKED = re.compile(r"多多少|少多少|高多少|低多少|差多少|相差多少|增加多少|减少多少|多了多少|少了多少|差距|"
-                       r"多(?:完成|建|种|改造|新建)了?多少|超(?:额|出)?(?:完成)?了?多少")
+                       r"(?<![至最])多[\u4e00-\u9fff]{1,3}?了?多少|超(?:额|出)?(?:完成)?了?多少")  # 多换多少, 多建了多少
 
 
 def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:

@@ -99,6 +99,7 @@ def _supporting_facts(kb, matches: list[Match]) -> list:
 
 def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
     lines, citations, figures, trace = [], [], [], []
+    blank: list[Match] = []
     chart = None
     regions = ent.regions or [None]
     for indicator in ent.indicators:
@@ -109,7 +110,10 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                 # "比2005年下降多少": a table whose years do not include 2005 cannot say.
                 matches = [m for m in matches if is_region_table(m.table)
                            or base.group(1) in " ".join(m.table.columns)]
-            filled = [m for m in matches if not (m.cell.value is None and m.cell.kind == "empty")]
+            filled = [m for m in matches if not (m.cell.value is None and (m.cell.kind == "empty" or not m.cell.raw.strip()))]
+            if not filled and matches and all(not m.cell.raw.strip() for m in matches):
+                blank += matches[:1]  # the row's cell is left blank: the table gives no figure there
+                continue
             matches = filled or matches  # "—" in a total row says nothing when another table gives the figure
             if not matches or not any(is_region_table(m.table) for m in matches) and prose_names_it_exactly(
                     kb, [indicator], {m.cell.row_label for m in matches}, {m.table.doc_id for m in matches}, ent.text):
@@ -159,6 +163,11 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
             lines += notes
             citations += c2 + _supporting_facts(kb, matches)
             figures += f2
+    if not lines and blank:
+        m = blank[0]
+        return Answer(f"根据{m.table.title}，{m.cell.row_label}的“{m.cell.column}”一栏是空的，规划没有给出这一数值。",
+                      dedupe(cell_citations(kb, m.table, m.cell)), (), refused=True, intent="out_of_scope",
+                      trace=("blank cell",))
     if not lines:
         raise NotInKnowledgeBase("lookup found nothing", "表格中没有找到这个地区和指标的组合。")
     return Answer("\n".join(lines), dedupe(citations), tuple(figures), trace=tuple(trace), intent="lookup", chart=chart)

@@ -313,13 +313,39 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
     if intent.kind != "narrative" and AMOUNT_ASKED.search(ent.text) and not any(
             re.search(r"\d|[一二三四五六七八九十百千万两]+(?:个|项|座|处|条|家|万|亿|公里|吨|亩)",
                       INDEX_CELL.sub("|", YEARS.sub("", x[2])))
-            for x in chosen):
+            for x in chosen) or _unit_not_stated(kb, ent, [x[2] for x in chosen]):
         # "要完成多少处文物保护单位修缮": passages on the topic that state no quantity do not answer it
         return Answer("规划中没有写明这一数量。以下是与问题相关的原文，供查阅：\n" + "\n".join(lines),
                       tuple(dedupe(citations)), (), refused=True, trace=trace + ("no quantity in the passages",),
                       intent="narrative")
     return Answer("规划中的相关内容（原文摘录）：\n" + "\n".join(lines), tuple(dedupe(citations)), (),
                   trace=trace, intent="narrative")
+
+
+UNIT_OF_ASK = re.compile(r"多少(万?亿?(?:吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|座|处|家|条|台|套|户|人|张|辆|栋|元))")
+ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|计划|里|中|的|了|是|有|给|安排|一共|总共|共")
+
+
+def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
+    """"老旧供水管道改造要完成多少公里": quoted passages answer it only when one clause has both the subject
+    and a number in that unit. A kilometre figure of the next clause (排水主管检测约123公里) does not."""
+    m = UNIT_OF_ASK.search(ent.text)
+    if not m:
+        return False
+    unit = m.group(1)
+    titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
+    subject = bigrams(content(ASK_WORDS.sub(" ", TITLE_MARKS_RE.sub(" ", ent.text[:m.start()])))) - bigrams(titles)
+    if len(subject) < 2:
+        return False
+    number = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?" + re.escape(unit.lstrip("万亿")))
+    for sentence in sentences:
+        for clause in re.split(r"[，,；;。:：|]", sentence):
+            if number.search(clause) and len(bigrams(clause) & subject) >= max(1, 0.6 * len(subject)):
+                return False
+    return True
+
+
+TITLE_MARKS_RE = re.compile(r"《[^》]*》")
 
 
 def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows,
                              width_candidates)
+from ingest.structure import TOC_ENTRY
 from ingest.header import STRONG, column_names, header_score, is_header_run
 from ingest.values import GAP
 
@@ -41,8 +42,8 @@ class CellTable:
 
 def is_caption(line: str) -> bool:
     s = line.strip()
-    if not s or len(s) > 70 or s[-1] in "。；;，,：:" or STOP_HEADING.match(s):
-        return False
+    if not s or len(s) > 70 or s[-1] in "。；;，,：:" or STOP_HEADING.match(s) or TOC_ENTRY.search(s):
+        return False  # "专栏 7 保障措施 ....... 36" is the table of contents
     return bool(TABLE_TITLE.match(s) or CAPTION_TAIL.search(s))
 
 

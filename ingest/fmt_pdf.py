@@ -83,7 +83,7 @@ def read_page(page, number: int) -> PageContent | None:
     for table in page.find_tables():
         cells = list(table.cells)
         rows = grid_rows(cells, lambda bbox: cell_text(chars, bbox))
-        if len(rows) < 2 or all(len({c for c in r if c}) <= 1 for r in rows):
+        if len(rows) < 2 or all(len({c for c in r if c}) <= 1 for r in rows) or prose_grid(rows):
             continue  # a box drawn around text (a 专栏 frame), not a table: its text stays in the flow
         _, top, _, bottom = table.bbox
         boxes.append(table.bbox)
@@ -93,6 +93,15 @@ def read_page(page, number: int) -> PageContent | None:
     content.lines = lines
     content.tables += more
     return content
+
+
+def prose_grid(rows: list[list[str]]) -> bool:
+    """A page of prose caught in a ruled frame: the grid repeats a few long sentences over many merged cells."""
+    cells = [c for r in rows for c in r if c]
+    if len(cells) < 20:
+        return False
+    prose = sum(1 for c in cells if len(c) >= 25 and re.search(r"[，。；、]", c))
+    return prose >= 0.3 * len(cells) and len(set(cells)) < 0.2 * len(cells)
 
 
 def _inside(char: dict, bbox) -> bool:

@@ -95,7 +95,11 @@ def extract_metadata(text: str, front: dict[str, str] | None = None) -> dict:
             put(field, value, quote)
     _portal_block(lines, put)
     title_line = next((line.lstrip("#").strip() for line in lines if line.startswith("# ")), "")
-    put("title", title_line or next((line for line in lines if line), ""), title_line)
+    lead = _lead_title(lines)
+    if lead:
+        put("title", lead[0], lead[1])  # the title printed above the first heading ("一、回顾与总结" is a section)
+    put("title", title_line or next((line.strip("| ") for line in lines if re.search(r"[\u4e00-\u9fff]{2}", line)),
+                                    ""), title_line)
     printed = [(m.group(0), line) for line in lines[:80] for m in [DOC_NUMBER.search(line)]
                if m and len(line) <= 40 and not line.startswith(tuple(FRONT_KEYS))]
     if printed:
@@ -159,17 +163,32 @@ def _signature(lines: list[str], put, meta: dict) -> None:
         return
 
 
+def _lead_title(lines: list[str]) -> tuple[str, str] | None:
+    """"民用爆炸物品行业发展规划 ⏎ （2016-2020年）" above the first "# " heading: the document's own title, with
+    its period line. None when the text starts with a heading or with prose."""
+    body = [line.strip() for line in lines if line.strip()][:3]
+    if not body or body[0].startswith("#") or len(body[0]) > 60 or re.search(r"[。，；:：|]", body[0]):
+        return None
+    if not re.search(r"规划|计划|方案|纲要|意见|办法|通知|细则|要点|报告", body[0]):
+        return None
+    title = body[0]
+    if len(body) > 1 and re.fullmatch(r"[（(][^（）()]{4,20}[）)]", body[1]):
+        title += body[1]
+    return title, body[0]
+
+
 def _attachments(lines: list[str]) -> list[tuple[str, str]]:
     """Titles in an "附件：1.… ⏎ 2.…" list (or a single "附件：…"), each with its line."""
     for i, line in enumerate(lines):
-        m = ATTACHMENT_LINE.match(line)
+        m = ATTACHMENT_LINE.match(line) or re.match(r"^附件\s*[：:]\s*()$", line)
         if not m or m.group(1).startswith("http"):
             continue
         first = m.group(1).strip()
         items: list[tuple[str, str]] = []
         n = NUMBERED.match(first)
-        items.append(((n.group(2) if n else first).strip(), line))
-        if n:
+        if first:
+            items.append(((n.group(2) if n else first).strip(), line))
+        if n or not first:  # "附件：" alone on its line, the numbered titles below it
             for nxt in lines[i + 1: i + 12]:
                 if not nxt:
                     continue
@@ -177,7 +196,8 @@ def _attachments(lines: list[str]) -> list[tuple[str, str]]:
                 if not k or len(nxt) > 80:
                     break
                 items.append((k.group(2).strip(), nxt))
-        return items
+        if items:
+            return items
     return []
 
 

@@ -66,6 +66,7 @@ def normalize_document(raw: str, fmt: str = "txt") -> tuple[str, list[str]]:
     if fmt == "md":
         lines = clean_markdown(lines)
     warnings: list[str] = []
+    lines = open_pipe_rows(lines)
     lines = rebuild_cell_tables(lines, warnings)
     lines = [strip_line(line) for line in lines]
     if fmt == "pdf":
@@ -145,6 +146,41 @@ def clean_markdown(lines: list[str]) -> list[str]:
                 if not out[j].strip().startswith("|"):
                     out[j] = "| " + out[j].strip() + " |"
                 j += 1
+    return out
+
+
+def _bare_cells(line: str) -> list[str] | None:
+    """"全市 | 3.4 |": the cells of a pipe row printed without its leading pipe (None when it is not one)."""
+    s = line.strip()
+    if s.startswith("|") or "|" not in s or len(s) > 400:
+        return None
+    cells = [c.strip() for c in s.strip("|").split("|")]
+    if len(cells) < 2 and not s.endswith("|"):
+        return None
+    if any(len(c) > 60 or re.search(r"[。；]", c) for c in cells):
+        return None  # prose with a stray bar in it
+    return cells
+
+
+def open_pipe_rows(lines: list[str]) -> list[str]:
+    """Scraped tables often lose the outer pipes ("地区 | 降幅目标(%) |" ⏎ "全市 | 3.4 |"): three or more such rows
+    in a run become pipe rows. Leading rows with one word only ("附件 | ||", "单位:万亩 | ||") are the caption
+    and unit lines above the table, kept as text."""
+    out = list(lines)
+    i = 0
+    while i < len(out):
+        j = i
+        while j < len(out) and _bare_cells(out[j]) is not None:
+            j += 1
+        if j - i >= 3:
+            k = i
+            while k < j and sum(1 for c in _bare_cells(out[k]) if c) <= 1:
+                out[k] = next((c for c in _bare_cells(out[k]) if c), "")
+                k += 1
+            if j - k >= 2:
+                for x in range(k, j):
+                    out[x] = "| " + " | ".join(_bare_cells(out[x])) + " |"
+        i = max(j, i + 1)
     return out
 
 

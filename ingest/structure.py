@@ -50,11 +50,16 @@ def cn_to_int(text: str) -> int:
     return total + current
 
 
+TOC_ENTRY = re.compile(r"(?:\.{4,}|…{2,}|·{4,}|－{4,}|-{6,})\s*\d{1,4}\s*$")
+
+
 def heading_kind(line: str) -> tuple[str, int, int, str] | None:
     """(kind, order, number, title) when the line can start a section, else None."""
     md = MD_HEADING.match(line)
     if md:
         return ("md", len(md.group(1)) - 1, 0, md.group(2).strip())
+    if TOC_ENTRY.search(line):
+        return None  # "二、总体要求 ........ 2": a line of the table of contents, not the section itself
     for kind, order, pattern in HEADING_PATTERNS:
         m = pattern.match(line)
         if not m:
@@ -150,7 +155,7 @@ def box_title_of(line: str) -> str:
     """The 专栏 title a line holds ("专栏一：…", also as a markdown heading), else ""."""
     md = MD_HEADING.match(line)
     title = md.group(2).strip() if md else line
-    if TABLE_TITLE.match(title) and len(title) <= 60 and title.startswith("专栏"):
+    if TABLE_TITLE.match(title) and len(title) <= 60 and title.startswith("专栏") and not TOC_ENTRY.search(title):
         return title
     return ""
 

@@ -84,6 +84,9 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     """Parse the pipe lines text[start:end]; returns (table, warnings)."""
     warnings: list[str] = []
     rows, lines = _read_rows(text, start, end)
+    filled = [i for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if len(filled) == 1:
+        rows, lines = unflatten_row(rows[filled[0]], lines[filled[0]])
     if len(rows) < 2:
         return None, [f"表格“{title or '未命名'}”只有表头，没有数据行"]
     width = max(len(r) for r in rows)
@@ -120,7 +123,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     for h in header:
         name, mark = split_footnotes(h)
         name, unit = split_unit(name)
-        col_names.append(name)
+        col_names.append(re.sub(r"(?<=[\u4e00-\u9fff]) {1,3}(?=[\u4e00-\u9fff])", "", name) if PADDED.match(
+            name.split("·")[-1].strip()) or re.fullmatch(r"[\u4e00-\u9fff ]+", name) else name)
         col_units.append(unit)
         col_marks.append(mark)
     roles = column_roles(col_names, data, table_notes)
@@ -182,7 +186,12 @@ def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ())
         merged = sum(v in EMPTY_MARKS for v in values) >= max(2, 0.3 * len(values))
         next_full = nxt < width and not roles[nxt] and share(nxt, "text") >= 0.6 and sum(
             r[nxt] in EMPTY_MARKS for r in data if nxt < len(r)) <= 0.1 * len(data)
-        if label_at is None and ((GROUP_HEADER.search(s) and nxt < width and (
+        # "指标 | 指标 | 2025年": one header over two columns, the first repeating a few words (保护利用 …) down its
+        # rows and the second naming each row: the first groups the rows.
+        repeats = nxt < width and re.sub(r"\s", "", names[nxt]) == s and textual and not roles[nxt] and len(
+            {v for v in values if v not in EMPTY_MARKS}) <= 0.5 * len(values) and len(
+            {r[nxt] for r in data if nxt < len(r)}) >= 0.8 * len(data)
+        if label_at is None and (repeats or (GROUP_HEADER.search(s) and nxt < width and (
                 roles[nxt] == "index" or (not roles[nxt] and share(nxt, "text") >= 0.6))) or (
                 textual and merged and next_full)):
             # 类别 | 序号 | 指标 …, 一级指标 | 二级指标 …, 任务名称 (merged) | 任务内容: a group over its rows
@@ -270,6 +279,7 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
             label_raw = last_label  # a label merged down over this row too
         label, marks = split_footnotes(label_raw)
         label_name, row_unit = split_unit(label)
+        label_name = clean_label(label_name)
         if unit_col >= 0:
             if row[unit_col] not in EMPTY_MARKS or row[unit_col] == "—":
                 row_unit = row_unit or (row[unit_col] if row[unit_col] not in EMPTY_MARKS else "")
@@ -294,6 +304,35 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
             if warning:
                 warnings.append(warning)
     return cells, warnings
+
+
+def unflatten_row(cells: list[str], line: str) -> tuple[list[list[str]], list[str]]:
+    """A whole table scraped onto one line: "| 县(市、区) | 总面积 | … |  | 合计 | 15.5 | … |  | 宝应县 | …": the rows
+    are runs as wide as the header, each after one empty cell."""
+    k = next((i for i, c in enumerate(cells) if not c.strip()), 0)
+    if k < 2 or len(cells) < 3 * k:
+        return [cells], [line]
+    rows, i = [cells[:k]], k
+    while i < len(cells):
+        if cells[i].strip():
+            return [cells], [line]  # not a separator where one should be
+        chunk = cells[i + 1:i + 1 + k]
+        if chunk and any(c.strip() for c in chunk):
+            rows.append(chunk + [""] * (k - len(chunk)))
+        i += k + 1
+    return (rows, [line] * len(rows)) if len(rows) >= 3 else ([cells], [line])
+
+
+PADDED = re.compile(r"^[\u4e00-\u9fff](?: {1,3}[\u4e00-\u9fff])+$")
+ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]{1,3}|\d{1,2})[、.．]\s*(?=[\u4e00-\u9fff]{2})")
+
+
+def clean_label(label: str) -> str:
+    """A row name as it is said: "城 厢" (padded to align) → 城厢, "一、哈尔滨市" → 哈尔滨市."""
+    s = label.strip()
+    if PADDED.match(s):
+        s = s.replace(" ", "")
+    return ENUMERATOR.sub("", s)
 
 
 def _cell(table_id, title, r, c, raw, label, parent, column, column_unit, row_unit, table_unit, role, pct_share,

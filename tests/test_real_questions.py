@@ -217,3 +217,48 @@ def test_two_verbs_sharing_one_noun_are_summed_from_their_sentence(bot):
 def test_an_area_never_answers_a_length(bot):
     (answer,) = talk(bot, "杨浦生活秀带三年行动计划里，文物主题游径总长度是多少公里？")
     assert answer.refused and "平方公里" in answer.text and "不是以公里计" in answer.text, answer.text
+
+
+def test_two_questions_in_one_sentence_get_both_columns(bot):
+    (answer,) = talk(bot, "普陀绿容局那个十五五规划，公园数量十四五现状几座、十五五目标几座？")
+    assert check_number(answer.text, [59, 69]), answer.text
+
+
+def test_when_is_answered_from_the_tables_deadline_column(bot):
+    (answer,) = talk(bot, "嘉定14年那个集建区外减量化计划表，江桥镇总面积要减多少公顷？什么时候完成复垦？")
+    assert check_number(answer.text, [39]) and "2014年12月底" in answer.text, answer.text
+    assert any("2014年12月底" in c.quote for c in answer.citations)
+
+
+def test_an_indicator_named_by_the_end_of_its_name(bot):
+    (answer,) = talk(bot, "黄浦区历史风貌保护和利用十四五规划指标里，手拎马桶那项2025年目标是什么？什么属性？")
+    assert "基本消除" in answer.text and "约束性" in answer.text, answer.text
+    assert any("手拎马桶" in c.quote for c in answer.citations)
+
+
+def test_the_head_of_another_indicators_name_does_not_name_it(bot):
+    (answer,) = talk(bot, "黄浦区历史风貌十四五规划里，目前全区有多少处优秀历史建筑？")
+    assert check_number(answer.text, [289]) and "覆盖率" not in answer.text, answer.text
+
+
+def test_todays_count_is_not_the_target_asked(bot):
+    (answer,) = talk(bot, "黄浦区历史风貌十四五规划里，到2025年优秀历史建筑要增加到多少处？")
+    assert answer.refused and "目前" in answer.text, answer.text
+
+
+def test_a_gap_between_target_and_base_worded_with_its_verb(bot):
+    (answer,) = talk(bot, "市城市更新和住房十五五规划里，给居民换切断型智能燃气表，十五五目标比十四五（2025基期）多换多少万台？")
+    assert check_number(answer.text, [195]), answer.text
+
+
+def test_a_unit_no_clause_states_for_the_subject_is_refused(bot):
+    (money,) = talk(bot, "公园提质增效实施方案给新建公园安排了多少亿元资金？")
+    (pipes,) = talk(bot, "静安卓越城区行动方案里，老旧供水管道改造要完成多少公里？")
+    assert money.refused and pipes.refused, (money.text, pipes.text)
+    (stated,) = talk(bot, "静安卓越城区行动方案里，架空线入地要完成多少公里？")
+    assert not stated.refused and check_number(stated.text, [48]), stated.text
+
+
+def test_attachment_titles_listed_under_a_bare_heading_are_counted(bot):
+    (answer,) = talk(bot, "2025年本市海绵城市建设工作要求的通知一共附了几个附件？")
+    assert check_number(answer.text, [6]) and "年末指导细则" in answer.text, answer.text

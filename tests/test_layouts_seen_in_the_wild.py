@@ -1,0 +1,89 @@
+"""Layouts met in published notices outside the development corpus: pipe rows without their outer pipes, a whole
+table scraped onto one line, names padded with spaces, a table of contents, prose caught in a ruled PDF frame."""
+
+from __future__ import annotations
+
+from assistant.core import question_parts
+from ingest.fmt_pdf import prose_grid
+from ingest.metadata import extract_metadata
+from ingest.normalize import normalize_text, open_pipe_rows
+from ingest.parse import parse_bytes
+from ingest.structure import heading_kind
+from ingest.tables import clean_label, unflatten_row
+
+BARE = """太仓市2019年度能源消耗强度目标分解表
+地区 | 单位规上工业增加值能耗降幅目标(%) |
+全市 | 3.4 |
+城 厢 | 3.1 |
+沙 溪 | 3.6 |
+浏 河 | 3.2 |
+"""
+
+ONE_LINE = ("扬州市2010年造林任务分解表\n单位:万亩\n"
+            " | 县(市、区) | 总 面 积 | 其中成片造林 | 新增四旁植树 |  | 合  计 | 15.5 | 10 | 1100 |  | 宝 应 县 | 2.2 | 1.5"
+            " | 200 |  | 高 邮 市 | 4 | 2.5 | 200 |  | 广 陵 区 | 0.5 |  | 30 |  \n |  |  |\n")
+
+
+def _rows(name: str, text: str):
+    doc = parse_bytes(name, text.encode("utf-8"))
+    assert len(doc.tables) == 1, [t.title for t in doc.tables]
+    table = doc.tables[0]
+    return table, {(c.row_label, c.column): c for c in table.cells}
+
+
+def test_pipe_rows_without_outer_pipes_are_a_table_with_plain_names():
+    table, cells = _rows("taicang.txt", BARE)
+    assert table.title == "太仓市2019年度能源消耗强度目标分解表"
+    assert cells[("城厢", "单位规上工业增加值能耗降幅目标")].value == 3.1
+    assert cells[("浏河", "单位规上工业增加值能耗降幅目标")].unit == "%"
+
+
+def test_one_word_rows_above_bare_pipe_rows_stay_caption_lines():
+    lines = ["附件 | ||", "计划表 | ||", "单 位 | 封山育林 | 备注 |", "一、哈尔滨市 | 2.5 | |", "五常市 | 2.5 | |"]
+    out = open_pipe_rows(lines)
+    assert out[:2] == ["附件", "计划表"] and out[2].startswith("| 单 位 |") and out[4].startswith("| 五常市 |")
+
+
+def test_a_table_scraped_onto_one_line_is_split_into_its_rows():
+    table, cells = _rows("yangzhou.txt", ONE_LINE)
+    assert table.columns[:2] == ("县(市、区)", "总面积")
+    assert cells[("高邮市", "其中成片造林")].value == 2.5 and cells[("合计", "新增四旁植树")].value == 1100
+    assert not cells[("广陵区", "其中成片造林")].raw.strip()  # a blank cell stays blank, nothing shifts into it
+    assert cells[("广陵区", "新增四旁植树")].value == 30
+
+
+def test_unflatten_leaves_an_ordinary_row_alone():
+    row = ["指标", "2020年", "2025年"]
+    assert unflatten_row(row, "| 指标 | 2020年 | 2025年 |") == ([row], ["| 指标 | 2020年 | 2025年 |"])
+
+
+def test_row_names_as_they_are_said():
+    assert clean_label("城 厢") == "城厢" and clean_label("一、哈尔滨市") == "哈尔滨市"
+    assert clean_label("二氧化硫 排放量") == "二氧化硫 排放量"  # words, not one padded name
+
+
+def test_table_of_contents_lines_are_not_sections():
+    assert heading_kind("二、总体要求 ..................................... 2") is None
+    assert heading_kind("二、总体要求") is not None
+    text = "目 录\n一、背景形势 ........ 1\n二、总体要求 ........ 2\n\n一、背景形势\n十三五成就显著。\n二、总体要求\n到2025年建成。\n"
+    doc = parse_bytes("toc.txt", text.encode("utf-8"))
+    assert [s.title for s in doc.sections if s.title.startswith(("一", "二"))] == ["一、背景形势", "二、总体要求"]
+
+
+def test_prose_in_a_ruled_frame_is_not_a_table():
+    sentence = "农机创新产品补贴品目实行总量控制，年度总数量不超过部里确认的品目。"
+    assert prose_grid([[sentence] * 10 for _ in range(5)])
+    assert not prose_grid([["耕整地机械", "1.1", "耕地机械", "铧式犁"] for _ in range(8)])
+
+
+def test_attachments_listed_under_a_bare_heading_and_a_title_above_the_first_heading():
+    text = normalize_text("民用爆炸物品行业发展规划\n（2016-2020年）\n\n# 一、回顾与总结\n正文。\n附件：\n1.汇总表\n2.进展表\n3.指导细则\n")
+    meta = extract_metadata(text)
+    assert meta["title"] == "民用爆炸物品行业发展规划（2016-2020年）"
+    assert meta["attachment_titles"] == ["汇总表", "进展表", "指导细则"]
+
+
+def test_two_asks_in_one_sentence_are_two_parts_but_a_count_and_its_shares_are_one():
+    assert question_parts("公园数量十四五现状几座、十五五目标几座？") == ["公园数量十四五现状几座、", "十五五目标几座？"]
+    assert question_parts("减量化资金分几笔拨付，各占多少？") == ["减量化资金分几笔拨付，各占多少？"]
+    assert question_parts("到2025年高标准农田新增建设和改造提升一共多少万亩？") == ["到2025年高标准农田新增建设和改造提升一共多少万亩？"]
