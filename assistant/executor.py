@@ -85,6 +85,16 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
             else:
                 value, quote_field = _meta_value(meta, field)
                 quotes = [(meta.get("quotes") or {}).get(f, "") for f in quote_field]
+            if field == "doc_number" and CITED_BASIS.search(plan.question):
+                cited = _cited_numbers(kb, d["doc_id"])
+                if cited:
+                    # "依据苏州市哪个文件（文号）": the documents this one cites, not its own number
+                    for number, sentence in cited[:3]:
+                        lines.append(f"《{title}》依据的文件：{number}。")
+                        c = quote_citation(kb, d["doc_id"], sentence)
+                        if c:
+                            citations.append(c)
+                    continue
             if not value:
                 lines.append(f"《{title}》中没有写明{META_WORDS.get(field, field)}。")
                 continue
@@ -113,6 +123,24 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
     if refused:
         return Answer("\n".join(lines) or "文件中没有写明这一信息。", refused=True, intent="metadata")
     return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="metadata")
+
+
+CITED_BASIS = re.compile(r"依据|根据|按照|依照|落实|转发")
+CITED_NUMBER = re.compile(r"(《[^》]{2,60}》)?\s*[（(]?([\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*第?\s*\d{1,4}\s*号)")
+
+
+def _cited_numbers(kb, doc_id: str) -> list[tuple[str, str]]:
+    """Document numbers the text cites after 根据/依据/按照 ("根据…《…通知》(苏府办〔2019〕144号)"), each with its
+    sentence."""
+    out = []
+    for sentence in re.split(r"(?<=[。；;])", kb.text_of(doc_id)):
+        if not CITED_BASIS.search(sentence):
+            continue
+        for m in CITED_NUMBER.finditer(sentence):
+            shown = f"{m.group(1)}（{m.group(2)}）" if m.group(1) else m.group(2)
+            if all(m.group(2) not in x for x, _ in out):
+                out.append((shown, sentence.strip()[-200:]))
+    return out
 
 
 _PERIOD = re.compile(r"(?:(?:19|20)\d{2})\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2})年")
@@ -486,8 +514,9 @@ def _region_tables(kb, plan: QueryPlan):
 
 
 def _value_columns(t) -> list[str]:
+    filled = {c.column for c in t.cells if c.raw.strip()}
     return [name for name, role in zip(t.columns, t.roles)
-            if role not in ("label", "index", "group", "unit", "text", "attribute")]
+            if role not in ("label", "index", "group", "unit", "text", "attribute") and name in filled]  # 备注 left blank
 
 
 def _column_score(name: str, plan: QueryPlan) -> float:

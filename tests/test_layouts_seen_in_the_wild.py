@@ -87,3 +87,38 @@ def test_two_asks_in_one_sentence_are_two_parts_but_a_count_and_its_shares_are_o
     assert question_parts("公园数量十四五现状几座、十五五目标几座？") == ["公园数量十四五现状几座、", "十五五目标几座？"]
     assert question_parts("减量化资金分几笔拨付，各占多少？") == ["减量化资金分几笔拨付，各占多少？"]
     assert question_parts("到2025年高标准农田新增建设和改造提升一共多少万亩？") == ["到2025年高标准农田新增建设和改造提升一共多少万亩？"]
+
+
+NOTICE = """市政府办公室关于分解下达2019年度能源消耗强度目标的通知
+各镇人民政府:
+根据苏州市政府办公室《关于分解下达2019年度能源消耗总量和强度“双控”目标的通知》(苏府办〔2019〕144号)文件要求,我市2019年单位GDP能耗降幅目标为3.4%。现将目标分解下达给你们。
+附件:太仓市2019年度能源消耗强度目标分解表
+太仓市人民政府办公室
+2019年8月27日
+太仓市2019年度能源消耗强度目标分解表
+地区 | 能耗降幅目标(%) | 备注 |
+全市 | 3.4 | |
+城 厢 | 3.1 | |
+沙 溪 | 3.6 | |
+浏 河 | 3.2 | |
+"""
+
+
+def test_a_bare_pipe_table_answers_follow_ups_and_the_cited_document_number(tmp_path):
+    from assistant.conversation import Conversation
+    from assistant.core import Assistant
+    from eval.checks import check_number
+    from ingest.pipeline import ingest_paths
+    from kb.settings import load_settings
+
+    path = tmp_path / "taicang.txt"
+    path.write_text(NOTICE, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "kb", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    bot, conv = Assistant(settings), Conversation()
+    first = bot.ask("沙溪的能耗降幅目标是多少？", conv)
+    second = bot.ask("那浏河呢？", conv)  # the blank 备注 column is no second column to ask which of
+    assert check_number(first.text, [3.6]) and check_number(second.text, [3.2]), (first.text, second.text)
+    basis = bot.ask("这个通知是依据苏州市哪个文件（文号）下达的？")
+    assert "苏府办〔2019〕144号" in basis.text and basis.citations, basis.text
+    assert any("苏府办〔2019〕144号" in c.quote for c in basis.citations)
