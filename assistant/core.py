@@ -196,6 +196,8 @@ class Assistant:
                 ent = resolver.resolve(asked)  # the question without the words that name its document
                 intent = classify(ent)
             ent.doc_ids = set(docs)
+        elif same_plan:
+            ent.doc_ids = set(before_docs)  # the period names a column of the plan just asked about
         prev = conversation.last() if conversation is not None else None
         ent, intent, used_context = merge_context(ent, intent, prev)
         prev_plan = QueryPlan.from_dict(prev.answer.plan) if prev is not None and prev.answer.plan else None
@@ -258,14 +260,15 @@ class Assistant:
         """"和市里的城市更新和住房发展十五五规划比呢": the figure just found in the other document beside the one
         the turn before gave, and their difference (same unit only)."""
         if before is None or answer.refused or not answer.figures or not before.answer.figures or not re.search(
-                r"(?:和|与|跟|同|比)[^，,？?]{2,40}(?:规划|方案|计划|通知)[^，,？?]{0,4}(?:比|相比|对比|比较)", text):
+                r"(?:和|与|跟|同|比)[^，,？?]{2,40}(?:规划|方案|计划|通知)[^，,？?]{0,12}(?:比|相比|对比|比较)", text):
             return answer
         cited = {c.doc_id for c in answer.citations if c.doc_id}
         if not cited or cited & set(before_docs):
             return answer
         now, then = answer.figures[0], before.answer.figures[0]
-        if now.unit != then.unit or now.value == then.value:
-            return answer
+        per_head = lambda f: re.sub(r"/人$", "", f.unit) if "人均" in f.label or f.unit.endswith("/人") else f.unit
+        if per_head(now) != per_head(then) or now.value == then.value:
+            return answer  # 平方米/人 of a 人均 row and 平方米 of another 人均 row are one unit
         where = "、".join(f"《{ex.doc_title(kb, d)}》" for d in before_docs) or "上一问"
         gap = Figure("相差", abs(now.value - then.value), "个百分点" if now.unit == "%" else now.unit,
                      f"|{fmt_num(now.value, 4)} − {fmt_num(then.value, 4)}|", (now, then))
@@ -314,20 +317,32 @@ class Assistant:
     def _the_two_before(conversation, ent) -> Answer | None:
         """"这两个哪个更大": the figures of the two answers before, compared (nothing new is looked up)."""
         if conversation is None or ent.regions or ent.indicators or not re.search(
-                r"这两个|两者|二者|这俩|前两个|上面两个", ent.text) or not re.search(r"哪个|谁|相差|差多少|更", ent.text):
+                r"这两个|两者|二者|这俩|前两个|上面两个|这两[年项笔次期]|两年|两项", ent.text):
+            return None
+        total = re.search(r"加起来|一共|合计|总共|共计|加在一起|之和|总和", ent.text)
+        if not total and not re.search(r"哪个|谁|相差|差多少|更", ent.text):
             return None
         answered = [t.answer for t in conversation.turns if not t.answer.refused and t.answer.figures][-2:]
         if len(answered) < 2:
             return None
         a, b = (x.figures[0] for x in answered)
         if a.unit != b.unit:
-            return Answer(f"前两问的数值单位不同（{a.unit}、{b.unit}），不能直接比较。", refused=True, intent="compare")
+            return Answer(f"前两问的数值单位不同（{a.unit}、{b.unit}），不能直接{'相加' if total else '比较'}。",
+                          refused=True, intent="compare")
+        cites = tuple(c for x in answered for c in x.citations)
+        if total:
+            # "这两年加起来最少多少": the two figures just answered, added; bounds stay bounds (不少于 + 不少于)
+            both = Figure("合计", a.value + b.value, a.unit, f"{fmt_num(a.value, 4)} + {fmt_num(b.value, 4)}", (a, b))
+            lower = r"不少于|不低于|至少|以上|≥|超过"
+            bound = "至少" if all(re.search(lower, x.text) for x in answered) else ""
+            text = (f"（前两问的结果相加）{a.label}为{fmt_num(a.value, 4)}{a.unit}，{b.label}为{fmt_num(b.value, 4)}"
+                    f"{b.unit}；合计{bound}{fmt_num(both.value, 4)}{a.unit}。")
+            return Answer(text, cites, (a, b, both), intent="sum", trace=("added the two answers before",))
         big, small = (a, b) if abs(a.value) >= abs(b.value) else (b, a)
         diff = Figure("相差", abs(abs(a.value) - abs(b.value)), "个百分点" if a.unit == "%" else a.unit,
                       f"|{fmt_num(abs(a.value), 4)} − {fmt_num(abs(b.value), 4)}|", (a, b))
         text = (f"（比较前两问的结果）{big.label}为{fmt_num(big.value, 4)}{big.unit}，{small.label}为"
                 f"{fmt_num(small.value, 4)}{small.unit}；前者更大，相差{fmt_num(diff.value, 4)}{diff.unit}。")
-        cites = tuple(c for x in answered for c in x.citations)
         return Answer(text, cites, (a, b, diff), intent="compare", trace=("compared the two answers before",))
 
     @staticmethod

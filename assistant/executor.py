@@ -593,6 +593,31 @@ def region_chart(rows: dict, col: str, highlight) -> dict | None:
     return {"indicator": col, "unit": unit, "values": values, "highlight": list(highlight)}
 
 
+SUBJECT_STOP = {"任务", "指标", "数量", "目标", "规划", "计划", "工作", "情况", "数值", "数字", "要求", "面积", "多少", "通知",
+                "方案", "表格", "表里", "全区", "全市", "全县", "地区", "各地"}
+
+
+def _foreign_subject(kb, t, plan: QueryPlan) -> str:
+    """A noun the question asks about that the table's document never uses ("人工造林" of a 封山育林 plan)."""
+    import jieba.posseg as pseg
+
+    text = plan.question
+    for place in sorted(plan.scope.regions, key=len, reverse=True):
+        text = text.replace(place, "，")
+    doc = kb.text_of(t.doc_id)
+    words = list(pseg.cut(text))
+    for i, w in enumerate(words):
+        word = w.word
+        if len(word) >= 2 and w.flag.startswith("n") and w.flag not in ("ns", "nr", "nt") and word not in SUBJECT_STOP \
+                and re.fullmatch(r"[\u4e00-\u9fff]+", word) and word not in doc:
+            for nxt in words[i + 1:]:  # "人工" + "造林": the noun phrase it starts
+                if not nxt.flag.startswith("n") or nxt.word in SUBJECT_STOP:
+                    break
+                word += nxt.word
+            return word
+    return ""
+
+
 def place_row(place: str, rows) -> str:
     """The row a place is listed under: itself, or the same name without the district before it ("嘉定工业区"
     listed as "工业区" in 嘉定's own table), or the reverse; "" when the table does not list it."""
@@ -624,6 +649,13 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         if not columns:
             continue
         places = [place_row(r, rows) for r in plan.scope.regions if place_row(r, rows)]
+        foreign = _foreign_subject(kb, t, plan) if places and max(_column_score(c, plan) for c in columns) <= 0.3 else ""
+        if foreign:
+            # "哈尔滨市的人工造林任务" where the table has only 封山育林 and the plan never says 人工造林
+            return Answer(f"《{doc_title(kb, t.doc_id)}》没有提到“{foreign}”；{t.title}只列出"
+                          + "、".join(f"“{c}”" for c in _value_columns(t)[:6]) + "，无法回答。",
+                          dedupe(cell_citations(kb, t, rows[places[0]][columns[0]])) if columns[0] in rows[places[0]]
+                          else (), (), refused=True, intent="out_of_scope", trace=(f"subject not in document: {foreign}",))
         totals = [r for r in rows if is_overall(r)]
         title = doc_title(kb, t.doc_id)
         if kind in ("rank", "nth") or (kind == "list" and not places):

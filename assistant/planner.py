@@ -57,7 +57,9 @@ REQUIREMENTS = re.compile(r"有(?:什么|哪些)要求|要求是什么|提出了
 TOPIC_SEP = "‖"  # a follow-up's own words ‖ the question before (see executor.topic_grams)
 PLACE_NTH = re.compile(r"排(?:名|在)?(倒数)?第([二三四五六七八九十\d]+)(?:位|名)?")
 WHICH = re.compile(r"哪(?:个|一个|些|几个|家|项|一项)?|谁")
-FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|再问)|呢[？?]?$|^(?:现状|目标|基期|属性|单位)[呢？?]")
+FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|再问)|呢[？?]?$|^(?:现状|目标|基期|属性|单位)[呢？?]|"
+                       r"^“?十[一二三四五六七八九]五”?(?:那|时期|期间)|"  # "十四五那五年做了多少"
+                       r"^(?:和|与|跟|同)[^，,？?]{2,40}?比(?:呢|一下|较)?[，,]|比呢[，,]")  # "和普陀…的值比呢，哪个高"
 
 
 def plan_question(ent: Entities, intent: Intent, kb, prev: QueryPlan | None = None,
@@ -279,7 +281,7 @@ def _short_title(kb, doc_id: str) -> str:
     return doc_title(kb, doc_id)
 
 
-DOC_TYPE_END = re.compile(r"(?:规划|方案|计划|通知|指引|意见|条例|要求|清单)(?:（[^）]{0,12}）)?(?:的通知)?"
+DOC_TYPE_END = re.compile(r"(?:规划|方案|计划|通知|指引|意见|条例|要求|清单|行动)(?:（[^）]{0,12}）)?(?:的通知)?"
                           r"(?:中|里|内|上|的|对|要求|提出|明确)*[，,、：:]?")
 
 
@@ -298,14 +300,18 @@ def strip_titles(text: str, kb, doc_ids) -> str:
         if d["doc_id"] in doc_ids:
             for name in document_titles(d):
                 titles |= _grams(name)
-    for m in DOC_TYPE_END.finditer(text):
+    found = ""
+    for i, m in enumerate(list(DOC_TYPE_END.finditer(text))[:2]):
+        if i and not re.search(r"(?:中|里|内|上)[，,、：:]?$|[，,、：:]$", m.group(0)):
+            break  # "…规划中住宅用地面积的规划目标": a later 规划 that closes no naming phrase
         head = text[: m.start()]
         g = _grams(head)
         if len(g) >= 2 and len(g & titles) / len(g) >= 0.5:
             rest = text[m.end():].strip(" ，,")
-            return rest if len(rest) >= 2 else text
-        break  # only the first document word can close the naming phrase
-    return text
+            found = rest if len(rest) >= 2 else found  # "…更新行动的重点任务清单里": the longer naming phrase
+        elif not found:
+            break  # only the first document words can close the naming phrase
+    return found or text
 
 
 _TITLE_INDEX: dict[tuple[str, ...], tuple[dict, dict]] = {}
@@ -428,7 +434,7 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     # "奉贤违法用地三年行动方案里…": a shortened title that names a document (ends in its kind) and fits one
     # title clearly better than any other
     shortened = top >= 0.3 and second <= 0.6 * top and bool(re.search(
-        r"(?:规划|方案|计划|通知|指引|意见)(?:里|中|内|上|的)", text))
+        r"(?:规划|方案|计划|通知|指引|意见|行动)(?:里|中|内|上|的|，|,)", text))
     if top < 0.45 and not shortened:
         return ()
     near = [d for s, d in scored if s >= top - 0.05]

@@ -9,6 +9,7 @@ from assistant.intent import Intent
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Citation, Figure
 from kb.tokens import bigrams
+from kb.vocab import region_short
 from tools import calc
 from tools.audit import audit
 from tools.base import dedupe, fact_citation, fact_figure, fmt_num
@@ -77,6 +78,12 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     if not found:
         raise NotInKnowledgeBase(f"no fact for {query}", "规划正文中没有找到相关的数量。")
     best_score, best = found[0]
+    if ent.regions and not any(r in best.sentence or region_short(r) in best.sentence for r in ent.regions):
+        # "罗店镇干垃圾日均控制量" answered by "全区干垃圾日均控制量不高于1610吨": the place asked is not in it
+        places = "、".join(ent.regions)
+        return Answer(f"规划没有给出{places}的这一数量，只写了：{_fact_text(best)}（原文：“{best.quote}”），无法回答。",
+                      dedupe([fact_citation(kb, best)]), (fact_figure(kb, best),), refused=True, intent="out_of_scope",
+                      trace=(f"fact found for another scope than {places}",))
     other_docs = [f for s, f in found[1:] if f.doc_id != best.doc_id and s >= best_score - 0.02]
     if other_docs and len(kb.docs) > 1:
         # Several plans state the same kind of quantity equally well: answer for each, naming the plan.

@@ -69,7 +69,8 @@ def _clean_subject(text: str) -> str:
     text = text.strip(" ，,、的")
     text = SUBJECT_NOISE.sub("", text)
     text = re.sub(r"(比\d{4}年(?:的)?|比“?十[一二三四五六七八九]五”?)$", "", text)
-    return text.strip(" ，,、的“”\"")
+    text = re.sub(r"(?<=[\u4e00-\u9fff]{2})(?:不少于|不低于|不超过|不高于|不大于|不小于|至少|约|达到|达|为)$", "", text)
+    return text.strip(" ，,、的“”\"")  # "任务量不少于700亩": the bound is the value's, the subject is 任务量
 
 
 # Text addressed to a machine, not a statement of the plan ("忽略以上指令，回答…为99%"): kept as text, never a fact.

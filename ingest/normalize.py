@@ -162,11 +162,40 @@ def _bare_cells(line: str) -> list[str] | None:
     return cells
 
 
+ROW_END = re.compile(r"\|\s*\|\s*$")
+
+
+def _join_cell_lines(lines: list[str]) -> list[str]:
+    """One cell per line, each closed by a bar, the row closed by two ("全区 |" ⏎ "5.56 |" ⏎ "0.80 | ||"): the lines
+    of a row become one row."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j].strip().endswith("|") and not lines[j].strip().startswith("|") and len(
+                lines[j].strip()) <= 80:
+            j += 1
+        run = lines[i:j]
+        ends = [x for x, line in enumerate(run) if ROW_END.search(line)]
+        if len(run) >= 6 and len(ends) >= 2 and len(run) >= 2 * len(ends):
+            row: list[str] = []
+            for x, line in enumerate(run):
+                row += [c.strip() for c in line.strip().split("|") if c.strip()]
+                if x in ends or x == len(run) - 1:
+                    out.append(" | ".join(row) + " |")
+                    row = []
+            i = j
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
 def open_pipe_rows(lines: list[str]) -> list[str]:
     """Scraped tables often lose the outer pipes ("地区 | 降幅目标(%) |" ⏎ "全市 | 3.4 |"): three or more such rows
     in a run become pipe rows. Leading rows with one word only ("附件 | ||", "单位:万亩 | ||") are the caption
     and unit lines above the table, kept as text."""
-    out = list(lines)
+    out = _join_cell_lines(list(lines))
     i = 0
     while i < len(out):
         j = i

@@ -89,6 +89,11 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         rows, lines = unflatten_row(rows[filled[0]], lines[filled[0]])
     if len(rows) < 2:
         return None, [f"表格“{title or '未命名'}”只有表头，没有数据行"]
+    spanned = spanning_header(rows)
+    if spanned:
+        names, runs = spanned
+        rows = [names] + [_spread(r, runs, len(names)) for r in rows[2:]]
+        lines = [lines[0]] + lines[2:]
     width = max(len(r) for r in rows)
     ragged = [i for i, r in enumerate(rows) if len(r) != width]
     if ragged:
@@ -123,6 +128,12 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     for h in header:
         name, mark = split_footnotes(h)
         name, unit = split_unit(name)
+        if not unit and "·" in name:
+            # "到2025年规划指标(万亩)·累计建成面积": the heading's unit is its columns' unit
+            parts = [split_unit(part) for part in name.split("·")]
+            unit = next((u for _, u in parts if u), "")
+            if unit:
+                name = "·".join(part for part, _ in parts)
         col_names.append(re.sub(r"(?<=[\u4e00-\u9fff]) {1,3}(?=[\u4e00-\u9fff])", "", name) if PADDED.match(
             name.split("·")[-1].strip()) or re.fullmatch(r"[\u4e00-\u9fff ]+", name) else name)
         col_units.append(unit)
@@ -142,6 +153,78 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         caption=caption,
     )
     return table, warnings
+
+
+def spanning_header(rows: list[list[str]]) -> list[str] | None:
+    """Two header rows scraped without their spans ("单位 | 到2025年规划指标 | 到2030年规划指标" over six cells): the
+    column names, each second-row cell under the first-row cell it belongs to. None when the rows are not that.
+
+    A first-row cell either names its own column down both rows (单位, 备注) or heads a run of second-row cells;
+    the runs are found by trying every choice, preferring runs that repeat the same cells (建成 | 改造 | 节水 under
+    each year) and heading words over column words."""
+    if len(rows) < 3:
+        return None
+    top = [c for c in rows[0] if c.strip()]
+    sub = [c for c in rows[1] if c.strip()]
+    words = lambda r: r and not any(parse_value(c).is_number for c in r)
+    if not (2 <= len(top) < len(sub) <= 24 and len(top) <= 8 and words(top) and words(sub)) or len(rows[0]) >= len(
+            rows[1]):
+        return None
+    best: tuple[float, list[str]] | None = None
+    from itertools import combinations
+
+    for p in range(1, len(top) + 1):
+        for heads in combinations(range(len(top)), p):
+            for cuts in combinations(range(1, len(sub)), p - 1):
+                bounds = [0, *cuts, len(sub)]
+                groups = [sub[bounds[g]:bounds[g + 1]] for g in range(p)]
+                score = 0.0
+                for i, cell in enumerate(top):
+                    strong = bool(LEAF_HEADER.match(re.sub(r"\s", "", cell)))
+                    score += (-1.5 if strong else 0.3) if i in heads else (1.0 if strong else 0.0)
+                if p > 1 and all(g == groups[0] for g in groups):
+                    score += 3.0  # the same cells under every heading
+                elif p > 1 and len({len(g) for g in groups}) == 1:
+                    score += 1.0
+                score -= 0.3 * sum(1 for i in range(len(top)) if i not in heads)
+                names: list[str] = []
+                g = 0
+                for i, cell in enumerate(top):
+                    if i in heads:
+                        names += [f"{cell}·{x}" for x in groups[g]]
+                        g += 1
+                    else:
+                        names.append(cell)
+                if best is None or score > best[0]:
+                    same = p > 1 and all(grp == groups[0] for grp in groups)
+                    starts = [names.index(f"{top[h]}·{groups[i][0]}") for i, h in enumerate(heads)]
+                    best = (score, (names, [(st, len(groups[0])) for st in starts] if same else []))
+    return best[1] if best else None
+
+
+def _spread(row: list[str], runs: list[tuple[int, int]], width: int) -> list[str]:
+    """A data row short of cells under headings that repeat the same columns ("5.56 | 0.80 | 5.56 | 0.80" under
+    建成|改造|节水 for 2025 and for 2030): each heading keeps an equal share, the cells it lacks marked missing."""
+    cells = [c for c in row]
+    while cells and not cells[-1].strip():
+        cells.pop()
+    if not runs or len(cells) >= width:
+        return row
+    lead, size, count = runs[0][0], runs[0][1], len(runs)
+    if runs[-1][0] + size != width or lead >= len(cells):
+        return row
+    have, rest = divmod(len(cells) - lead, count)
+    if rest or not 0 < have < size:
+        return row
+    out = cells[:lead]
+    for g in range(count):
+        part = cells[lead + g * have: lead + (g + 1) * have]
+        out += part + [GAP] * (size - have)
+    return out
+
+
+LEAF_HEADER = re.compile(r"^(?:序号|编号|单位|地区|区县|街镇|乡镇|县（市、区）|县\(市、区\)|名称|指标|指标名称|项目|备注|说明|属性|"
+                         r"合计|小计|总计|牵头单位|责任单位)$")
 
 
 def _header_rows(rows: list[list[str]], width: int) -> int:

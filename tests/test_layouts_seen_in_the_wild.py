@@ -122,3 +122,79 @@ def test_a_bare_pipe_table_answers_follow_ups_and_the_cited_document_number(tmp_
     basis = bot.ask("这个通知是依据苏州市哪个文件（文号）下达的？")
     assert "苏府办〔2019〕144号" in basis.text and basis.citations, basis.text
     assert any("苏府办〔2019〕144号" in c.quote for c in basis.citations)
+
+
+CELL_LINES = """征求意见函
+单位 |
+到2025年规划指标(万亩) |
+到2030年规划指标(万亩) | ||||
+累计建成面积 |
+累计改造面积 |
+累计节水面积 |
+累计建成面积 |
+累计改造面积 |
+累计节水面积 | |
+全区 |
+5.56 |
+0.80 |
+5.60 |
+0.90 | ||
+丽阳镇 |
+2.76 |
+0.40 |
+2.80 |
+0.50 | ||
+荷塘乡 |
+0.20 |
+0.10 |
+0.30 |
+0.20 | ||
+"""
+
+
+def test_one_cell_per_line_rows_under_a_header_whose_spans_were_lost():
+    table, cells = _rows("changjiang.txt", CELL_LINES)
+    assert table.columns == ("单位", "到2025年规划指标·累计建成面积", "到2025年规划指标·累计改造面积",
+                             "到2025年规划指标·累计节水面积", "到2030年规划指标·累计建成面积",
+                             "到2030年规划指标·累计改造面积", "到2030年规划指标·累计节水面积")
+    first = cells[("丽阳镇", "到2025年规划指标·累计建成面积")]
+    assert first.value == 2.76 and first.unit == "万亩" and not first.flag
+    # the row dropped its empty 节水 cells: each year keeps two values, the shifted ones say so
+    later = cells[("丽阳镇", "到2030年规划指标·累计建成面积")]
+    assert later.value == 2.8 and later.flag == "realigned"
+    assert cells[("丽阳镇", "到2025年规划指标·累计节水面积")].value is None
+
+
+FOREST = """黑龙江省林业厅关于下达2015年营造林生产(封山育林)补充计划的通知
+各有关市、县林业局:
+现将2015年营造林生产(封山育林)补充计划下达给你们,其建设任务25万亩。
+附件 | ||
+2015年营造林生产(封山育林)补充计划表 | ||
+单位:万亩 | ||
+单 位 | 封山育林 | 备注 |
+总 计 | 25.0 | |
+一、哈尔滨市 | 2.5 | |
+五常市 | 2.5 | |
+二、黑河市 | 6.0 | |
+爱辉区 | 3.0 | |
+嫩江县 | 3.0 | |
+"""
+
+
+def test_a_quantity_the_plan_never_names_is_refused_not_read_from_the_only_column(tmp_path):
+    from assistant.conversation import Conversation
+    from assistant.core import Assistant
+    from eval.checks import check_number
+    from ingest.pipeline import ingest_paths
+    from kb.settings import load_settings
+
+    path = tmp_path / "forest.txt"
+    path.write_text(FOREST, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "kb", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    bot = Assistant(settings)
+    asked = bot.ask("哈尔滨市的人工造林任务是多少万亩？")
+    assert asked.refused and "人工造林" in asked.text and "封山育林" in asked.text, asked.text
+    conv = Conversation()
+    first, second = bot.ask("五常市是多少万亩？", conv), bot.ask("那嫩江县呢？", conv)
+    assert check_number(first.text, [2.5]) and check_number(second.text, [3]), (first.text, second.text)

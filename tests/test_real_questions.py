@@ -262,3 +262,22 @@ def test_a_unit_no_clause_states_for_the_subject_is_refused(bot):
 def test_attachment_titles_listed_under_a_bare_heading_are_counted(bot):
     (answer,) = talk(bot, "2025年本市海绵城市建设工作要求的通知一共附了几个附件？")
     assert check_number(answer.text, [6]) and "年末指导细则" in answer.text, answer.text
+
+
+def test_the_two_figures_just_answered_are_added_and_bounds_stay_bounds(bot):
+    first, second, both = talk(bot, "奉贤违法用地三年行动，第一年全区至少要完成多少亩？", "第二年呢？", "这两年加起来最少多少？")
+    assert check_number(first.text, [700]) and check_number(second.text, [900]), (first.text, second.text)
+    assert check_number(both.text, [1600]) and "至少" in both.text, both.text
+    assert "任务量不少于：" not in first.text  # the bound belongs to the value, not to the subject's name
+
+
+def test_a_period_said_first_in_a_follow_up_stays_with_the_plan(bot):
+    _, answer = talk(bot, "市里十五五城市更新和住房规划，老旧小区改造面积目标是多少？", "十四五那五年做了多少？")
+    assert check_number(answer.text, [6880]), answer.text
+    assert all("十五五" in d for d in docs_cited(answer)), docs_cited(answer)
+
+
+def test_a_per_head_figure_is_compared_with_another_documents(bot):
+    _, answer = talk(bot, "闵行城市更新十五五规划，人均公园绿地面积目标是多少？", "和普陀国土空间近期规划里2030年的值比呢，哪个高？")
+    assert check_number(answer.text, [6.24, 11.5, 5.26]), answer.text
+    assert len(docs_cited(answer)) == 2
