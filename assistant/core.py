@@ -573,8 +573,17 @@ ASKS_AT_END = re.compile(r"(?:多少|几)[\u4e00-\u9fff]{0,2}[、，,；;]$|(?:�
 ASKS = re.compile(r"多少|几|什么|怎么|哪")
 
 
+ROLE_WORD = r"(?:目标值?|现状值?|基期值?|完成值|属性|单位)"
+ROLE_PAIR = re.compile(rf"({ROLE_WORD})(?:和|及|与|、)({ROLE_WORD})(分别|各)?(是什么|是多少|多少|怎么写)")
+
+
 def _asking_clauses(piece: str) -> list[str]:
-    """"十四五现状几座、十五五目标几座": two questions in one sentence, each ending in its own asking word."""
+    """"十四五现状几座、十五五目标几座": two questions in one sentence, each ending in its own asking word.
+    "2020年目标和属性是什么": two columns of one row, asked in turn."""
+    pair = ROLE_PAIR.search(piece)
+    if pair and pair.group(1) != pair.group(2):
+        first = piece[:pair.start()] + pair.group(1) + pair.group(4) + "，"
+        return [first, pair.group(2) + pair.group(4) + piece[pair.end():]]
     out: list[str] = []
     for clause in re.split(r"(?<=[、，,；;])", piece):
         if out and ASKS_AT_END.search(out[-1]) and ASKS.search(clause) and len(clause.strip()) >= 3:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_TXT = ROOT / "data" / "sample" / "内蒙古自治区十二五节能减排规划.txt"
-QUESTIONS = {"bundled": ROOT.parent / "shared" / "eval" / "dev.jsonl",
+QUESTIONS = {"bundled": next(p for p in (ROOT.parent / "shared" / "eval" / "dev.jsonl",
+                                         ROOT / "eval" / "questions" / "dev.jsonl") if p.exists()),
              "jiangbei": ROOT / "tests" / "data" / "formats" / "jiangbei_questions.jsonl"}
 PLAN_FILES = {"bundled": "内蒙古节能减排规划", "jiangbei": "江北市生态环境保护规划"}
 FORMAT_ORDER = ("txt", "md", "docx", "pdf", "scanned pdf", "doc", "xlsx")

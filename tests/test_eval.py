@@ -12,6 +12,7 @@ from eval.cases import load_cases
 from eval.cli import main
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+DEV = DEV if DEV.exists() else Path(__file__).resolve().parents[1] / "eval" / "questions" / "dev.jsonl"
 
 
 @pytest.mark.parametrize("text, expected", [

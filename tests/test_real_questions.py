@@ -281,3 +281,8 @@ def test_a_per_head_figure_is_compared_with_another_documents(bot):
     _, answer = talk(bot, "闵行城市更新十五五规划，人均公园绿地面积目标是多少？", "和普陀国土空间近期规划里2030年的值比呢，哪个高？")
     assert check_number(answer.text, [6.24, 11.5, 5.26]), answer.text
     assert len(docs_cited(answer)) == 2
+
+
+def test_two_columns_of_one_row_joined_by_he(bot):
+    (answer,) = talk(bot, "黄浦区历史风貌保护和利用十四五规划指标里，手拎马桶那项2025年目标和属性是什么？")
+    assert "基本消除" in answer.text and "约束性" in answer.text, answer.text

@@ -17,6 +17,7 @@ from ui.common import ROOT, feedback_store, safely
 SAMPLE = ROOT / "data" / "eval_sample" / "questions.jsonl"
 TEMPLATE = ROOT / "data" / "eval_sample" / "template.jsonl"
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = DEV_SET if DEV_SET.exists() else ROOT / "eval" / "questions" / "dev.jsonl"  # the repository's copy
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SOURCES = ("示例题目", "上传题目文件", "来自用户反馈", "开发集")
 
