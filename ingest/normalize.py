@@ -195,7 +195,12 @@ def open_pipe_rows(lines: list[str]) -> list[str]:
     """Scraped tables often lose the outer pipes ("地区 | 降幅目标(%) |" ⏎ "全市 | 3.4 |"): three or more such rows
     in a run become pipe rows. Leading rows with one word only ("附件 | ||", "单位:万亩 | ||") are the caption
     and unit lines above the table, kept as text."""
-    out = _join_cell_lines(list(lines))
+    out: list[str] = []
+    for line in _join_cell_lines(list(lines)):
+        if line.strip() == "|" and out and _bare_cells(out[-1]) is not None:
+            out[-1] = out[-1].rstrip() + " |"  # "…| 0% |" ⏎ "|": the row's last, empty cell wrapped onto a line
+        else:
+            out.append(line)
     i = 0
     while i < len(out):
         j = i

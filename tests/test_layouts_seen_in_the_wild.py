@@ -198,3 +198,10 @@ def test_a_quantity_the_plan_never_names_is_refused_not_read_from_the_only_colum
     conv = Conversation()
     first, second = bot.ask("五常市是多少万亩？", conv), bot.ask("那嫩江县呢？", conv)
     assert check_number(first.text, [2.5]) and check_number(second.text, [3]), (first.text, second.text)
+
+
+def test_a_rows_empty_last_cell_wrapped_onto_its_own_bar_line():
+    text = ("2017年作业进度汇总表\n序号 | 区(县) | 下达任务面积(亩) | 累计完成面积(亩) | 备注 |\n"
+            "1 | 石柱县 | 1000 | 0 |\n|\n2 | 黔江区 | 3000 | 400 |\n|\n3 | 铜梁区 | 3000 | 500 |\n|\n")
+    table, cells = _rows("chongqing.txt", text)
+    assert cells[("黔江区", "累计完成面积")].value == 400 and cells[("黔江区", "累计完成面积")].unit == "亩"
