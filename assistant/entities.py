@@ -89,6 +89,7 @@ class Resolver:
         self.vocab = Vocabulary.from_tables(tables)
         self.column_text = "\n".join(c for t in tables for c in t.columns)
         self.texts = texts
+        self._fragments: dict[str, set[str]] | None = None  # built on the first question that needs it
         self.indicator_docs: dict[str, set[str]] = {}
         for t in tables:
             for c in t.cells:
@@ -292,7 +293,7 @@ class Resolver:
 
     def _fragment_index(self) -> dict[str, set[str]]:
         """Every four characters of an indicator's name → the indicators whose names hold them."""
-        if getattr(self, "_fragments", None) is None:
+        if self._fragments is None:
             index: dict[str, set[str]] = {}
             titles = "\n".join(self.doc_heads.values())
             for alias, key in self.indicator_aliases.items():

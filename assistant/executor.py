@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from assistant.plan import META_WORDS, QueryPlan
+from ingest.metadata import DOC_NUMBER
 from kb.records import Answer, Citation, Figure
 from kb.tokens import plain_bigrams
 from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
@@ -126,7 +127,7 @@ def answer_metadata(kb, plan: QueryPlan) -> Answer | None:
 
 
 CITED_BASIS = re.compile(r"依据|根据|按照|依照|落实|转发")
-CITED_NUMBER = re.compile(r"(《[^》]{2,60}》)?\s*[（(]?([\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*第?\s*\d{1,4}\s*号)")
+CITED_NUMBER = re.compile(r"(《[^》]{2,60}》)?\s*[（(]?(" + DOC_NUMBER.pattern + ")")  # the cited title, then its 文号
 
 
 def _cited_numbers(kb, doc_id: str) -> list[tuple[str, str]]:
@@ -513,6 +514,11 @@ def _region_tables(kb, plan: QueryPlan):
     return [t for t in kb.tables if (not ids or t.doc_id in ids) and t.roles and is_region_table(t)]
 
 
+def says_nothing(cell) -> bool:
+    """A cell that gives no figure: "—", or left blank."""
+    return cell.value is None and (cell.kind == "empty" or not cell.raw.strip())
+
+
 def _value_columns(t) -> list[str]:
     filled = {c.column for c in t.cells if c.raw.strip()}
     return [name for name, role in zip(t.columns, t.roles)
@@ -688,7 +694,7 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         for place in places:
             for col in columns:
                 c = rows[place].get(col)
-                if c is None or (c.value is None and (c.kind == "empty" or not c.raw.strip())):
+                if c is None or says_nothing(c):
                     continue  # "—" or a blank cell: the table gives no figure there; another table may
                 lines.append(f"{place}“{col}”为{value_words(c)}")
                 cites += list(cell_citations(kb, t, c))

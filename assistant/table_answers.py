@@ -6,7 +6,7 @@ import re
 
 from assistant.entities import Entities
 from assistant.intent import Intent
-from assistant.executor import prose_names_it_exactly
+from assistant.executor import prose_names_it_exactly, says_nothing
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
@@ -110,7 +110,7 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                 # "比2005年下降多少": a table whose years do not include 2005 cannot say.
                 matches = [m for m in matches if is_region_table(m.table)
                            or base.group(1) in " ".join(m.table.columns)]
-            filled = [m for m in matches if not (m.cell.value is None and (m.cell.kind == "empty" or not m.cell.raw.strip()))]
+            filled = [m for m in matches if not says_nothing(m.cell)]
             if not filled and matches and all(not m.cell.raw.strip() for m in matches):
                 blank += matches[:1]  # the row's cell is left blank: the table gives no figure there
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.entities import Entities
+from assistant.entities import TITLE_MARKS, Entities
 from assistant.intent import Intent
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Citation, Figure
@@ -341,7 +341,7 @@ def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
         return False
     unit = m.group(1)
     titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
-    subject = bigrams(content(ASK_WORDS.sub(" ", TITLE_MARKS_RE.sub(" ", ent.text[:m.start()])))) - bigrams(titles)
+    subject = bigrams(content(ASK_WORDS.sub(" ", TITLE_MARKS.sub(" ", ent.text[:m.start()])))) - bigrams(titles)
     if len(subject) < 2:
         return False
     number = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?" + re.escape(unit.lstrip("万亿")))
@@ -350,9 +350,6 @@ def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
             if number.search(clause) and len(bigrams(clause) & subject) >= max(1, 0.6 * len(subject)):
                 return False
     return True
-
-
-TITLE_MARKS_RE = re.compile(r"《[^》]*》")
 
 
 def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:

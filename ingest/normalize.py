@@ -203,18 +203,18 @@ def open_pipe_rows(lines: list[str]) -> list[str]:
             out.append(line)
     i = 0
     while i < len(out):
-        j = i
-        while j < len(out) and _bare_cells(out[j]) is not None:
-            j += 1
-        if j - i >= 3:
-            k = i
-            while k < j and sum(1 for c in _bare_cells(out[k]) if c) <= 1:
-                out[k] = next((c for c in _bare_cells(out[k]) if c), "")
+        run: list[list[str]] = []  # the cells of each bare row from line i on, split once
+        while i + len(run) < len(out) and (cells := _bare_cells(out[i + len(run)])) is not None:
+            run.append(cells)
+        if len(run) >= 3:
+            k = 0
+            while k < len(run) and sum(1 for c in run[k] if c) <= 1:
+                out[i + k] = next((c for c in run[k] if c), "")
                 k += 1
-            if j - k >= 2:
-                for x in range(k, j):
-                    out[x] = "| " + " | ".join(_bare_cells(out[x])) + " |"
-        i = max(j, i + 1)
+            if len(run) - k >= 2:
+                for x in range(k, len(run)):
+                    out[i + x] = "| " + " | ".join(run[x]) + " |"
+        i += max(len(run), 1)
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from itertools import combinations
 from dataclasses import replace
 
 from ingest.cellgrid import is_unit_cell
@@ -134,8 +135,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
             unit = next((u for _, u in parts if u), "")
             if unit:
                 name = "·".join(part for part, _ in parts)
-        col_names.append(re.sub(r"(?<=[\u4e00-\u9fff]) {1,3}(?=[\u4e00-\u9fff])", "", name) if PADDED.match(
-            name.split("·")[-1].strip()) or re.fullmatch(r"[\u4e00-\u9fff ]+", name) else name)
+        padded = PADDED.match(name.split("·")[-1].strip()) or re.fullmatch(r"[\u4e00-\u9fff ]+", name)
+        col_names.append(unpad(name) if padded else name)  # "总 面 积" → 总面积
         col_units.append(unit)
         col_marks.append(mark)
     roles = column_roles(col_names, data, table_notes)
@@ -160,7 +161,8 @@ def spanning_header(rows: list[list[str]]) -> list[str] | None:
     column names, each second-row cell under the first-row cell it belongs to. None when the rows are not that.
 
     A first-row cell either names its own column down both rows (单位, 备注) or heads a run of second-row cells;
-    the runs are found by trying every choice, preferring runs that repeat the same cells (建成 | 改造 | 节水 under
+    every choice of headings is tried with the best cut of the second row for that many runs, preferring runs that
+    repeat the same cells (建成 | 改造 | 节水 under
     each year) and heading words over column words."""
     if len(rows) < 3:
         return None
@@ -170,36 +172,42 @@ def spanning_header(rows: list[list[str]]) -> list[str] | None:
     if not (2 <= len(top) < len(sub) <= 24 and len(top) <= 8 and words(top) and words(sub)) or len(rows[0]) >= len(
             rows[1]):
         return None
-    best: tuple[float, list[str]] | None = None
-    from itertools import combinations
-
+    strong = [bool(LEAF_HEADER.match(re.sub(r"\s", "", cell))) for cell in top]
+    best: tuple[float, tuple, list[list[str]]] | None = None
     for p in range(1, len(top) + 1):
+        groups, bonus = _runs(sub, p)
         for heads in combinations(range(len(top)), p):
-            for cuts in combinations(range(1, len(sub)), p - 1):
-                bounds = [0, *cuts, len(sub)]
-                groups = [sub[bounds[g]:bounds[g + 1]] for g in range(p)]
-                score = 0.0
-                for i, cell in enumerate(top):
-                    strong = bool(LEAF_HEADER.match(re.sub(r"\s", "", cell)))
-                    score += (-1.5 if strong else 0.3) if i in heads else (1.0 if strong else 0.0)
-                if p > 1 and all(g == groups[0] for g in groups):
-                    score += 3.0  # the same cells under every heading
-                elif p > 1 and len({len(g) for g in groups}) == 1:
-                    score += 1.0
-                score -= 0.3 * sum(1 for i in range(len(top)) if i not in heads)
-                names: list[str] = []
-                g = 0
-                for i, cell in enumerate(top):
-                    if i in heads:
-                        names += [f"{cell}·{x}" for x in groups[g]]
-                        g += 1
-                    else:
-                        names.append(cell)
-                if best is None or score > best[0]:
-                    same = p > 1 and all(grp == groups[0] for grp in groups)
-                    starts = [names.index(f"{top[h]}·{groups[i][0]}") for i, h in enumerate(heads)]
-                    best = (score, (names, [(st, len(groups[0])) for st in starts] if same else []))
-    return best[1] if best else None
+            # a column word heading a run costs; one standing alone pays
+            score = sum((-1.5 if strong[i] else 0.3) if i in heads else (1.0 if strong[i] else 0.0)
+                        for i in range(len(top))) + bonus - 0.3 * (len(top) - p)
+            if best is None or score > best[0]:
+                best = (score, heads, groups)
+    if best is None:
+        return None
+    _, heads, groups = best
+    names: list[str] = []
+    starts: list[int] = []
+    for i, cell in enumerate(top):
+        if i in heads:
+            starts.append(len(names))
+            names += [f"{cell}·{x}" for x in groups[len(starts) - 1]]
+        else:
+            names.append(cell)
+    same = len(groups) > 1 and all(g == groups[0] for g in groups)
+    return names, [(st, len(groups[0])) for st in starts] if same else []
+
+
+def _runs(sub: list[str], p: int) -> tuple[list[list[str]], float]:
+    """The best way to cut the second row into p runs, and what it scores: the same cells in every run (3), runs
+    of one length (1), or, when no equal cut exists, the first cut in reading order (0)."""
+    n = len(sub)
+    if p == 1:
+        return [sub], 0.0
+    if n % p == 0:
+        k = n // p
+        groups = [sub[g * k:(g + 1) * k] for g in range(p)]
+        return groups, (3.0 if all(g == groups[0] for g in groups) else 1.0)
+    return [[x] for x in sub[:p - 1]] + [sub[p - 1:]], 0.0
 
 
 def _spread(row: list[str], runs: list[tuple[int, int]], width: int) -> list[str]:
@@ -410,11 +418,16 @@ PADDED = re.compile(r"^[\u4e00-\u9fff](?: {1,3}[\u4e00-\u9fff])+$")
 ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]{1,3}|\d{1,2})[、.．]\s*(?=[\u4e00-\u9fff]{2})")
 
 
+def unpad(name: str) -> str:
+    """The spaces that pad characters apart to align them ("宝 应 县") taken out."""
+    return re.sub(r"(?<=[\u4e00-\u9fff]) {1,3}(?=[\u4e00-\u9fff])", "", name)
+
+
 def clean_label(label: str) -> str:
     """A row name as it is said: "城 厢" (padded to align) → 城厢, "一、哈尔滨市" → 哈尔滨市."""
     s = label.strip()
     if PADDED.match(s):
-        s = s.replace(" ", "")
+        s = unpad(s)
     return ENUMERATOR.sub("", s)
 
 
