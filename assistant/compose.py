@@ -59,6 +59,7 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
     subjects = [s for s in SPLIT_SUBJECTS.split(core) if len(s) >= 2]
     if len(subjects) < 2:
         return None
+    asked_parts = list(subjects)
     # "“十二五”钢铁行业要淘汰的炼铁、炼钢、铁合金产能": the parts are 炼铁, 炼钢, 铁合金
     subjects[0] = re.sub(r"^.*(?:的|淘汰|新建|建设|建成|新增|改造|完成|实施)(?=[\u4e00-\u9fff]{2})", "", subjects[0])
     subjects[0] = re.sub(r"^(?:全区|全市|全县|全省)", "", subjects[0]) or subjects[0]
@@ -75,7 +76,7 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
                 if (len(want & plain_bigrams(f.subject)) / max(len(want), 1) >= 0.6 if len(want) >= 3
                     else subject[:2] in f.subject) and (not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids)]
         if not hits:
-            return None
+            return _sum_in_one_sentence(kb, plan, asked_parts)
         options.append(hits)
     # Parts of one total are stated together ("新建环卫公厕3座，改建大修环卫公厕40座"): a sentence holding a
     # candidate of every part wins over each part's best match taken from different places.
@@ -109,6 +110,114 @@ def answer_fact_sum(kb, plan: QueryPlan) -> Answer | None:
     return Answer(f"{listed}；合计{fmt_num(total, 4)}{unit}。", citations,
                   inputs + (Figure("合计", total, unit, formula, inputs),), intent="compute",
                   trace=(f"sum of {len(parts)} parts",))
+
+
+def _anchors(part: str, sentence: str):
+    """(end offset in the sentence, length) of each piece (two characters or more) of `part` the sentence
+    prints, longest first."""
+    for size in range(len(part), 1, -1):
+        for i in range(len(part) - size, -1, -1):
+            piece = part[i:i + size]
+            if re.fullmatch(r"[\u4e00-\u9fff]{2,}", piece) and piece not in GENERIC_PIECES:
+                at = sentence.rfind(piece)
+                if at >= 0:
+                    yield at + size, size
+
+
+GENERIC_PIECES = {"完成", "任务", "建设", "目标", "要求", "达到", "全区", "全市", "一共", "多少"}
+
+
+def _sum_in_one_sentence(kb, plan: QueryPlan, parts: list[str]) -> Answer | None:
+    """"高标准农田新增建设和改造提升一共多少万亩" over "完成新增建设13万亩、改造提升11万亩高标准农田任务": one
+    sentence prints every part's words, each followed by its quantity; the parts' quantities, then their sum."""
+    asked = plain_bigrams("".join(parts))
+    best = None
+    sentences: dict[str, list] = {}
+    for f in kb.facts:
+        if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids:
+            sentences.setdefault(f.sentence, []).append(f)
+    for sentence, facts in sentences.items():
+        if len(facts) < len(parts) or len(asked & plain_bigrams(sentence)) < 0.5 * len(asked):
+            continue
+        placed = []  # (part, fact) with the fact the first quantity printed after the part's words
+        for part in parts:
+            found = None
+            for end, size in _anchors(part, sentence):
+                after = [(sentence.find(f.raw, end), f) for f in facts if sentence.find(f.raw, end) >= end]
+                if not after:
+                    continue
+                at, f = min(after, key=lambda x: x[0])
+                if re.search(r"[，、；。,;]", sentence[end:at]) or any(f is g for _, g in placed):
+                    continue  # the quantity belongs to the next clause, or to another part
+                found = (sentence[end - size:end], f)
+                break
+            if found is None:
+                break
+            placed.append(found)
+        else:
+            if len({f.unit for _, f in placed}) == 1:
+                score = len(asked & plain_bigrams(sentence))
+                if best is None or score > best[0]:
+                    best = (score, placed)
+    if best is None:
+        return None
+    placed = best[1]
+    figs = tuple(fact_figure(kb, f) for _, f in placed)
+    unit = placed[0][1].unit
+    total = sum(f.value for _, f in placed)
+    result = Figure("合计", total, unit, " + ".join(fmt_num(f.value, 4) for _, f in placed) + f" = {fmt_num(total, 4)}",
+                    figs)
+    listed = "，".join(f"{name}{fmt_num(f.value, 4)}{unit}" for name, f in placed)
+    quote = placed[0][1].sentence
+    return Answer(f"{listed}；合计{fmt_num(total, 4)}{unit}。原文：“{quote}”",
+                  dedupe(fact_citation(kb, f) for _, f in placed), figs + (result,), intent="compute",
+                  trace=(f"sum of {len(placed)} parts in one sentence",))
+
+
+LEVEL_NOW = re.compile(r"现在|目前|现有|原有|原来|当前|此前|之前")
+INCREASE = ("新增", "增加", "新建", "增长")
+
+
+def answer_level_before(kb, plan: QueryPlan) -> Answer | None:
+    """"新增300座以上、总数达到1400座以上，现在大概有多少座": the level before the period, from the total the plan
+    sets and the increase it sets for the same thing in the same sentence (total − increase)."""
+    if not LEVEL_NOW.search(plan.question) or not re.search(r"多少|几", plan.question):
+        return None
+    titles = plain_bigrams("".join(kb.doc_label(d) for d in plan.scope.doc_ids))
+    named = plain_bigrams(LEVEL_NOW.sub("", plan.question))
+    asked = named - titles
+    best = None
+    by_sentence: dict[str, list] = {}
+    for f in kb.facts:
+        if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids:
+            by_sentence.setdefault(f.sentence, []).append(f)
+    for sentence, facts in by_sentence.items():
+        overlap = len(asked & plain_bigrams(sentence))
+        if overlap < 2:
+            continue
+        for inc in (f for f in facts if f.action in INCREASE):
+            for tot in facts:
+                if tot is inc or tot.unit != inc.unit or tot.action in INCREASE or tot.value <= inc.value:
+                    continue
+                noun = plain_bigrams(re.sub(r"总数|总量|总计|累计|全市|全区|全省|各类", "", tot.subject))
+                if not noun & plain_bigrams(inc.subject) or not noun & named:
+                    continue  # the total and the increase count the same thing, the thing asked about
+                if plan.measure.unit and plan.measure.unit != tot.unit:
+                    continue
+                if best is None or overlap > best[0]:
+                    best = (overlap, inc, tot)
+    if best is None:
+        return None
+    _, inc, tot = best
+    figs = (fact_figure(kb, tot), fact_figure(kb, inc))
+    level = tot.value - inc.value
+    result = Figure("推算的现有量", level, tot.unit, f"{fmt_num(tot.value, 4)} − {fmt_num(inc.value, 4)} = "
+                    f"{fmt_num(level, 4)}", figs)
+    bounds = "两个数都是下限（“以上”），推算值只是大致的数。" if inc.qualifier and tot.qualifier else ""
+    text = (f"规划没有直接写现有数量。按规划的“{tot.quote}”和“{inc.quote}”推算：现有约{fmt_num(level, 4)}{tot.unit}"
+            f"（{fmt_num(tot.value, 4)} − {fmt_num(inc.value, 4)}）。{bounds}")
+    return Answer(text, dedupe((fact_citation(kb, tot), fact_citation(kb, inc))), figs + (result,),
+                  intent="compute", trace=("level before = total − increase",))
 
 
 def _series(kb, plan: QueryPlan):
@@ -409,5 +518,5 @@ def answer_shared_noun_sum(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
-COMPOSED = (answer_doubling, answer_yearly_times_years, answer_shared_noun_sum, answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
+COMPOSED = (answer_doubling, answer_yearly_times_years, answer_level_before, answer_shared_noun_sum, answer_fact_sum, answer_range, answer_region_profile_rank, answer_indicator_threshold,
             answer_region_vs_overall, answer_points)

@@ -31,7 +31,7 @@ from kb.records import Answer, Citation, Figure
 from kb.settings import Settings, load_settings
 from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
-from tools.base import cn_int, dedupe, fmt_num, header_citation
+from tools.base import cn_int, dedupe, fact_citation, fact_figure, fmt_num, header_citation
 
 logger = logging.getLogger(__name__)
 PER_DOCUMENT = ("rank", "compare", "list", "filter")
@@ -211,7 +211,8 @@ class Assistant:
         missing_year = self._year_not_stated(kb, plan) or self._period_not_planned(kb, plan)
         if missing_year:
             return missing_year, (ent, intent, fact_action)
-        both = self._the_two_before(conversation, ent) or against_period(kb, conversation, text)
+        both = (self._the_two_before(conversation, ent) or self._quoted_total(kb, conversation, ent)
+                or against_period(kb, conversation, text))
         if both is not None:
             return replace(both, understood=plan.understood(), plan=plan.to_dict()), (ent, intent, fact_action)
         if ent.doc_ids:
@@ -346,6 +347,37 @@ class Assistant:
         return Answer(text, cites, (a, b, diff), intent="compare", trace=("compared the two answers before",))
 
     @staticmethod
+    def _quoted_total(kb, conversation, ent) -> Answer | None:
+        """"加起来多少" after an answer that quoted "第一年…不少于700亩；第二年…不少于900亩；…": the quantities of one
+        kind in the sentences just quoted, added (the quoted facts that share a subject, unit and action)."""
+        if conversation is None or not conversation.turns or ent.regions or ent.indicators:
+            return None
+        if not re.fullmatch(r"(?:那|那么)?(?:这些|这几[项个年笔])?(?:加起来|一共|合计|总共|共计|加在一起|总和)(?:是|有|要|应)?"
+                            r"(?:多少|几)?[\u4e00-\u9fff]{0,2}(?:呢|吗)?[？?。]?", ent.text.strip()):
+            return None
+        before = conversation.turns[-1].answer
+        if before.figures or not before.citations:
+            return None
+        quotes = {(c.doc_id, c.quote) for c in before.citations}
+        groups: dict[tuple, list] = {}
+        for f in kb.facts:
+            if any(d == f.doc_id and f.quote in q for d, q in quotes):
+                groups.setdefault((f.subject, f.unit, f.action), []).append(f)
+        parts = max(groups.values(), key=len, default=[])
+        if len(parts) < 2:
+            return None
+        parts.sort(key=lambda f: f.start)
+        figs = tuple(fact_figure(kb, f) for f in parts)
+        total = Figure("合计", sum(f.value for f in parts), parts[0].unit,
+                       " + ".join(fmt_num(f.value, 4) for f in parts), figs)
+        bound = "至少" if all(re.search(r"不少于|不低于|以上|超过|至少", f.quote) for f in parts) else ""
+        listed = "、".join(f"“{f.quote}”" for f in parts)
+        text = (f"（上一问引用的各数相加）{listed}；合计{bound}{fmt_num(total.value, 4)}{parts[0].unit}"
+                f"（{total.formula}）。")
+        return Answer(text, dedupe(fact_citation(kb, f) for f in parts), figs + (total,), intent="sum",
+                      trace=(f"added the {len(parts)} quantities quoted before",))
+
+    @staticmethod
     def _year_not_stated(kb, plan) -> Answer | None:
         """A year the named documents never mention: say what they cover instead of answering another year."""
         year = plan.measure.year
@@ -430,9 +462,9 @@ class Assistant:
             return tx.refusal(kb, ent, resolver, "各规划的表格中都没有找到这个指标。")
         if len(answers) == 1:
             doc, answer = answers[0]
-            return replace(answer, text=f"《{kb.doc_label(doc['doc_id'])}》{answer.text}")
+            return replace(answer, text=f"《{ex.doc_title(kb, doc['doc_id'])}》{answer.text}")
         shown = answers[:MAX_DOCUMENTS_SHOWN]
-        text = "\n".join(f"《{kb.doc_label(doc['doc_id'])}》{a.text}" for doc, a in shown)
+        text = "\n".join(f"《{ex.doc_title(kb, doc['doc_id'])}》{a.text}" for doc, a in shown)
         if len(answers) > len(shown):
             text += (f"\n另有{cn_int(len(answers) - len(shown))}个规划也有该指标；"
                      "请在问题中指明规划（如省份、时期）以缩小范围。")

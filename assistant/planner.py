@@ -114,6 +114,16 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
                    topic=topic)
 
 
+def _leading_name(text: str, kb) -> tuple[str, ...]:
+    """"城市更新和住房发展规划，到2030年新增达到海绵城市建设要求的…": the phrase before the first document kind
+    names the document; words of another title later in the question do not."""
+    m = DOC_TYPE_END.search(text)
+    if m is None or m.start() > 40 or m.start() < 4:
+        return ()
+    found = scope_documents(text[:m.end()], kb)
+    return found if len(found) == 1 else ()
+
+
 def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str, ...] | None) -> QueryPlan:
     text = ent.text
     # Words that are entities (a region, an indicator) say what is asked, not which document: blank them.
@@ -123,7 +133,7 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
             chars[i] = " "
     if docs is None:
         # a title word the resolver also took for an indicator ("城市更新") still names the document
-        named = scope_documents("".join(chars), kb) or scope_documents(text, kb)
+        named = _leading_name(text, kb) or scope_documents("".join(chars), kb) or scope_documents(text, kb)
         # A title the question paraphrases names the document more surely than a period or a place in it.
         docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
     fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]
@@ -238,8 +248,16 @@ def document_titles(doc: dict) -> list[str]:
     """The names a document goes by: its file name, its full title, the plan's own title inside 《》."""
     meta = doc.get("meta") or {}
     names = [doc.get("name", "").rsplit(".", 1)[0], meta.get("title", "")]
-    names += TITLE_QUOTE.findall(meta.get("title", "") or doc.get("name", ""))
+    full = meta.get("title", "") or doc.get("name", "")
+    names += TITLE_QUOTE.findall(full)
+    # "…委员会关于发布2025年本市海绵城市建设工作要求的通知": what it issues, without the issuer and the notice
+    issued = ISSUED.search(full)
+    if issued and "《" not in issued.group(1) and len(issued.group(1)) >= 6:
+        names.append(issued.group(1))
     return [n for n in dict.fromkeys(names) if n]
+
+
+ISSUED = re.compile(r"关于(?:印发|发布|转发|下发|下达|做好|开展|加强|推进)?\s*(.+?)(?:的(?:通知|函|通告|决定|意见))?(?:\.\w+)?$")
 
 
 _grams = plain_bigrams
@@ -434,7 +452,7 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     # "奉贤违法用地三年行动方案里…": a shortened title that names a document (ends in its kind) and fits one
     # title clearly better than any other
     shortened = top >= 0.3 and second <= 0.6 * top and bool(re.search(
-        r"(?:规划|方案|计划|通知|指引|意见|行动)(?:里|中|内|上|的|，|,)", text))
+        r"(?:规划|方案|计划|通知|指引|意见|行动)(?:里|中|内|上|的|，|,|每|各|全|要|对|提出|明确)", text))
     if top < 0.45 and not shortened:
         return ()
     near = [d for s, d in scored if s >= top - 0.05]

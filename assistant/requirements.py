@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+from assistant.executor import doc_title
 from assistant.plan import QueryPlan
 from kb.records import Answer, Citation
 from tools.base import cn_int
@@ -95,7 +96,7 @@ def answer_requirements(kb, plan: QueryPlan) -> Answer | None:
     for (doc_id, section), items in groups.items():
         head = section.split(" › ")[-1] if section else "正文"
         head = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", head) or head  # "2.强化…": no stray figure
-        lines.append(f"【{'《' + kb.doc_label(doc_id) + '》' if many_docs else ''}{head}】")
+        lines.append(f"【{'《' + doc_title(kb, doc_id) + '》' if many_docs else ''}{head}】")
         if re.search(r"\d", head) and head in kb.text_of(doc_id):
             chunk0 = items[0][4]
             citations.append(Citation(kb.doc_name(doc_id), section, head, chunk0.chunk_id, doc_id))

@@ -6,7 +6,7 @@ import re
 
 from assistant.entities import Entities
 from assistant.intent import Intent
-from assistant.executor import prose_names_it_exactly, says_nothing
+from assistant.executor import doc_title, prose_names_it_exactly, says_nothing
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
@@ -28,7 +28,7 @@ def _value_text(cell) -> str:
 
 
 def _doc_prefix(kb, doc_id: str) -> str:
-    return f"《{kb.doc_label(doc_id)}》" if len(kb.docs) > 1 else ""
+    return f"《{doc_title(kb, doc_id)}》" if len(kb.docs) > 1 else ""
 
 
 def _years_of(kb, table, text: str) -> int:
@@ -155,8 +155,8 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
             for m in matches:
                 if is_region_table(m.table):
                     for f in conflicting_facts(kb, m.table, m.cell):
-                        lines.append(f"注意：《{kb.doc_label(f.doc_id)}》中另写为{f.raw}（原文：“{f.quote}”），"
-                                     f"与《{kb.doc_label(m.table.doc_id)}》表中的{m.cell.raw}不一致，请核实。")
+                        lines.append(f"注意：《{doc_title(kb, f.doc_id)}》中另写为{f.raw}（原文：“{f.quote}”），"
+                                     f"与《{doc_title(kb, m.table.doc_id)}》表中的{m.cell.raw}不一致，请核实。")
                         citations.append(fact_citation(kb, f))
                         figures.append(fact_figure(kb, f))
             notes, c2, f2 = _issue_notes(kb, matches, audit_cache)

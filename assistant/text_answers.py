@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.entities import TITLE_MARKS, Entities
+from assistant.executor import doc_title
 from assistant.intent import Intent
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Citation, Figure
@@ -88,7 +89,7 @@ def answer_fact(kb, ent: Entities, intent: Intent, query: str | None = None, act
     if other_docs and len(kb.docs) > 1:
         # Several plans state the same kind of quantity equally well: answer for each, naming the plan.
         chosen = [best] + list({f.doc_id: f for f in other_docs}.values())[:2]
-        lines = [f"《{kb.doc_label(f.doc_id)}》{_fact_text(f)}。原文：“{f.quote}”" for f in chosen]
+        lines = [f"《{doc_title(kb, f.doc_id)}》{_fact_text(f)}。原文：“{f.quote}”" for f in chosen]
         lines.append("（多个规划都有相近内容，以上分别列出；可在问题中指明规划。）")
     else:
         chosen = [best] + [f for s, f in found[1:] if f.sentence == best.sentence and s >= best_score - 0.05
@@ -306,7 +307,7 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
         section = chunk.section_path
         if section != current:
             head = _strip_number(section.split(" › ")[-1]) if section else "正文"
-            doc = f"《{kb.doc_label(chunk.doc_id)}》" if len(kb.docs) > 1 else ""
+            doc = f"《{doc_title(kb, chunk.doc_id)}》" if len(kb.docs) > 1 else ""
             lines.append(f"【{doc}{head}】")
             current = section
             if re.search(r"\d", head):
@@ -330,7 +331,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
 
 
 UNIT_OF_ASK = re.compile(r"多少(万?亿?(?:吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|座|处|家|条|台|套|户|人|张|辆|栋|元))")
-ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|计划|里|中|的|了|是|有|给|安排|一共|总共|共")
+ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|计划|里|中|的|了|是|有|给|安排|一共|总共|共|至少|最少|不少于|"
+                       r"每年|全年|大约|大概|约|应|需要|必须|[两二三四五六七八九十]年(?:内|间|里)?")
 
 
 def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:

@@ -286,3 +286,34 @@ def test_a_per_head_figure_is_compared_with_another_documents(bot):
 def test_two_columns_of_one_row_joined_by_he(bot):
     (answer,) = talk(bot, "黄浦区历史风貌保护和利用十四五规划指标里，手拎马桶那项2025年目标和属性是什么？")
     assert "基本消除" in answer.text and "约束性" in answer.text, answer.text
+
+
+def test_parts_named_before_their_quantities_in_one_sentence_are_added(bot):
+    # "完成新增建设13万亩、改造提升11万亩高标准农田任务": each part's words, then its quantity, the noun after both
+    (answer,) = talk(bot, "耕地保护工作方案，高标准农田的新增建设加上改造提升，合计多少万亩？")
+    assert check_number(answer.text, [13, 11, 24]) and "万亩" in answer.text, answer.text
+    assert not answer.refused and any("13万亩" in c.quote for c in answer.citations)
+
+
+def test_the_level_before_the_period_is_the_total_less_the_increase(bot):
+    (answer,) = talk(bot, "公园提质增效方案里，按新增数和总数目标推算，目前全市大约有多少座公园？")
+    assert check_number(answer.text, [1100]) and "1400 − 300" in answer.text, answer.text
+    assert "下限" in answer.text  # both figures are "以上": the result is only approximate
+    assert {f.label for f in answer.figures} >= {"推算的现有量"}
+
+
+def test_a_total_asked_after_quoted_yearly_quantities_adds_them(bot):
+    first, total = talk(bot, "奉贤违法用地三年行动每年全区最少完成多少亩？", "一共多少？")
+    assert check_number(first.text, [700, 900]), first.text
+    assert check_number(total.text, [2300]) and "至少" in total.text and "700 + 900 + 700" in total.text, total.text
+
+
+def test_a_notice_is_named_by_what_it_issues_without_its_issuer(bot):
+    # "…委员会关于发布2025年本市海绵城市建设工作要求的通知" is named "2025年海绵城市建设…"
+    (answer,) = talk(bot, "2025年海绵城市建设，本市新增多少平方公里建成区要达到海绵城市要求？")
+    assert check_number(answer.text, [50]) and all("海绵城市" in d for d in docs_cited(answer)), answer.text
+
+
+def test_the_phrase_naming_the_document_beats_another_titles_words_later_on(bot):
+    (answer,) = talk(bot, "市里城市更新和住房发展规划，新增达到海绵城市建设要求的建成区面积2030年目标多少？")
+    assert check_number(answer.text, [450]) and all("十五五" in d for d in docs_cited(answer)), answer.text
