@@ -250,4 +250,39 @@ def answer_by_attribute(kb, plan: QueryPlan) -> Answer | None:
 
 
 MAX_TABLES_LISTED = 3
-EXECUTORS = (answer_metadata, answer_alias, answer_by_attribute, answer_count, answer_table_filter)
+CN_COUNT = "一二两三四五六七八九十"
+NAMED_SET = re.compile(rf"[“\"]?(?P<term>(?P<n>[{CN_COUNT}]|\d{{1,2}})(?:张|个|大|项|类|条|份|种|支|级)(?P<head>[\u4e00-\u9fff]{{1,4}}?))[”\"]?"
+                       rf"(?:是|指|包括|分别是|具体是|具体指|都是|有)+(?:哪|什么|啥)")
+
+
+def answer_named_set(kb, plan: QueryPlan) -> Answer | None:
+    """"“三张地图”是哪三张": a set the plan names by its size; its members are the words ending in the same noun
+    (问题地图, 资源地图, 需求地图) in the passage that introduces it, as many as the size says."""
+    m = NAMED_SET.search(plan.question)
+    if m is None:
+        return None
+    term, head = m.group("term"), m.group("head")
+    size = int(m.group("n")) if m.group("n").isdigit() else "一二三四五六七八九十".find(m.group("n").replace("两", "二")) + 1
+    if not size or size < 2 or len(head) < 1:
+        return None
+    member = re.compile(rf"([\u4e00-\u9fff]{{2,6}}?){re.escape(head)}")
+    for d in _docs_in_scope(kb, plan):
+        text = kb.text_of(d["doc_id"])
+        for paragraph in (p for p in text.split("\n") if term in p):
+            seen: dict[str, int] = {}
+            for found in member.finditer(paragraph):
+                name = re.sub(r"^.*(?:形成|绘制|建立|编制|构建|制定|打造|建设|和|及|与|、|，|；)", "", found.group(1))
+                if len(name) < 2 or name == term[:-len(head)] or term in paragraph[max(0, found.start() - 2):found.end() + 2]:
+                    continue
+                seen.setdefault(name + head, found.start())
+            if len(seen) != size:
+                continue
+            members = list(seen)
+            sentences = [s for s in re.split(r"(?<=[。；;])", paragraph) if any(x in s for x in members)]
+            cites = tuple(c for c in (quote_citation(kb, d["doc_id"], s.strip()) for s in sentences) if c)
+            return Answer(f"《{doc_title(kb, d['doc_id'])}》中的“{term}”是：" + "、".join(members) + "。", cites,
+                          intent="list", trace=(f"named set {term}: {len(members)} members",))
+    return None
+
+
+EXECUTORS = (answer_metadata, answer_alias, answer_named_set, answer_by_attribute, answer_count, answer_table_filter)

@@ -186,8 +186,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     if ALIAS_WORDS.search(text):
         known = sorted({a for d in kb.docs for a in (d.get("aliases") or {})}, key=len, reverse=True)
         # the short name must be what is asked about: "“新三年行动”是指…", not "规划" inside "…规划…什么意思"
-        alias = next((a for a in known if re.search(re.escape(a) + r"[”\"]?(?:是|到底)?(?:指|的全称|全称|是什么意思|指的是)",
-                                                      text)), "")
+        alias = next((a for a in known if re.search(re.escape(a) + r"[”\"]?(?:是|到底|具体|究竟|说的|都)*(?:指|的全称|全称|"
+                                                                     r"是什么意思|指的是|啥意思)", text)), "")
         if alias:
             kind = "alias"
     if not alias and REVERSE_ALIAS.search(text):

@@ -317,3 +317,19 @@ def test_a_notice_is_named_by_what_it_issues_without_its_issuer(bot):
 def test_the_phrase_naming_the_document_beats_another_titles_words_later_on(bot):
     (answer,) = talk(bot, "市里城市更新和住房发展规划，新增达到海绵城市建设要求的建成区面积2030年目标多少？")
     assert check_number(answer.text, [450]) and all("十五五" in d for d in docs_cited(answer)), answer.text
+
+
+def test_a_set_named_by_its_size_lists_its_members(bot):
+    (answer,) = talk(bot, "城市体检促进城市更新的工作指引中，“三张地图”分别是什么？")
+    assert all(m in answer.text for m in ("问题地图", "资源地图", "需求地图")), answer.text
+    assert not answer.refused and any("形成资源地图" in c.quote for c in answer.citations)
+
+
+def test_a_set_whose_members_the_document_never_names_is_only_quoted(bot):
+    (answer,) = talk(bot, "奉贤2026年城市体检工作方案里的三张地图是哪些？")
+    assert "是：" not in answer.text and "三张地图" in answer.text, answer.text
+
+
+def test_a_short_name_asked_with_a_filler_word_is_expanded(bot):
+    (answer,) = talk(bot, "嘉定2026违法用地整治实施方案中“C类、D类违法用地”究竟是指什么？")
+    assert "观察整改" in answer.text and "整治退出" in answer.text, answer.text
