@@ -363,7 +363,7 @@ def answer_points(kb, plan: QueryPlan) -> Answer | None:
 
 
 def _dimension(unit: str) -> str:
-    """What a unit measures: area, length, volume or mass ("" when it is a count or unknown)."""
+    """What a unit measures: area, length, volume, mass or money ("" when it is a count or unknown)."""
     u = unit or ""
     if re.search(r"平方|公顷|亩", u):
         return "area"
@@ -373,6 +373,8 @@ def _dimension(unit: str) -> str:
         return "length"
     if re.search(r"^(?:万|亿)?吨$", u):
         return "mass"
+    if re.search(r"^(?:千|万|百万|亿)?元$", u):
+        return "money"
     return ""
 
 

@@ -29,6 +29,7 @@ from kb.errors import BadQuestion, NotInKnowledgeBase, PolicyQAError, StoreError
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.records import Answer, Citation, Figure
 from kb.settings import Settings, load_settings
+from kb.tokens import bigrams
 from kb.vocab import is_region_table
 from tools.audit import table_issues, unit_issues
 from tools.base import cn_int, dedupe, fact_citation, fact_figure, fmt_num, header_citation
@@ -386,6 +387,8 @@ class Assistant:
         texts = [kb.text_of(d) for d in plan.scope.doc_ids]
         if any(f"{year}年" in t or re.search(rf"{year}[-—–]|[-—–]{year}", t) for t in texts):
             return None
+        if any(year in column for t in kb.tables if t.doc_id in plan.scope.doc_ids for column in t.columns):
+            return None  # a year column ("建设年限" over 2021 … 2025) states that year's figures
         names = "、".join(f"《{ex.doc_title(kb, d)}》" for d in plan.scope.doc_ids)
         years = sorted({y for t in texts for y in re.findall(r"((?:19|20)\d{2})年", t)})
         span = f"，文中涉及的年份为{years[0]}—{years[-1]}年" if len(years) >= 2 else ""
@@ -535,7 +538,24 @@ class Assistant:
         hits = [h for h in hits if h.lexical > 0]
         # A number asked for a year: only passages of that year may answer ("2015年能源消费总量" ≠ 2010's).
         year = ent.years[0] if ent.years and intent.kind != "narrative" and ASKS_NUMBER.search(ent.text) else None
+        if year and ent.doc_ids and self._year_names_document(kb, ent, year):
+            year = None  # "崇明2021年城市体检…": the year names the document, not the sentence's year
         return tx.answer_narrative(kb, ent, intent, hits, must_contain=f"{year}年" if year else None)
+
+    @staticmethod
+    def _year_names_document(kb, ent, year: str) -> bool:
+        """Is the year the question names part of the named documents' titles, written with the title's own next
+        words ("2021年城市体检" for "…印发2021年本区城市体检工作方案…"), not a target year ("2030年的人口规模")?"""
+        m = re.search(year + r"年?", ent.text)
+        after = bigrams(ent.text[m.end():m.end() + 5]) if m else set()
+        for d in kb.docs:
+            if d["doc_id"] not in ent.doc_ids:
+                continue
+            title = d.get("name", "") + " " + ((d.get("meta") or {}).get("title") or "")
+            spots = [t.end() for t in re.finditer(year + r"年?", title)]
+            if not any(after & bigrams(title[at:at + 8]) for at in spots):
+                return False
+        return bool(after)
 
     @staticmethod
     def _missing_terms(query: str, resolver) -> list[str]:

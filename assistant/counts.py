@@ -285,4 +285,51 @@ def answer_named_set(kb, plan: QueryPlan) -> Answer | None:
     return None
 
 
-EXECUTORS = (answer_metadata, answer_alias, answer_named_set, answer_by_attribute, answer_count, answer_table_filter)
+SUPERLATIVE = re.compile(r"最(大|多|高|长|重|宽|小|少|低|短|轻|窄)")
+TOTAL_ROW = re.compile(r"^(?:合计|小计|总计|全区|全市|总量)")
+
+
+def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
+    """"公园绿地重点建设计划表里面积最大的是哪个项目": the rows of the table the question names, ranked by the
+    column it names (totals left out); ties are said."""
+    m = SUPERLATIVE.search(plan.question)
+    if m is None or "哪" not in plan.question or plan.scope.regions:
+        return None
+    low = m.group(1) in "小少低短轻窄"
+    implied = {"长": "长度", "短": "长度", "宽": "宽度", "窄": "宽度"}.get(m.group(1), "")  # "哪条绿道最长"
+    q = _grams(plan.question)
+    best = None
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        caption = _grams(re.sub(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*", "", t.title))
+        if len(caption) < 3 or len(caption & q) < 0.6 * len(caption):
+            continue  # only a table the question names by its caption
+        if any(i not in t.title for i in plan.measure.indicators):
+            continue  # an indicator asked that is not the table's own name is another question
+        for col in dict.fromkeys(c.column for c in t.cells):
+            name = re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1]).strip()
+            if len(name) >= 2 and (name in plan.question or name == implied):
+                cells = [c for c in t.cells if c.column == col and c.value is not None and not c.comparator
+                         and not TOTAL_ROW.match(c.row_label)]
+                if len(cells) >= 2 and (best is None or len(name) > best[0]):
+                    best = (len(name), t, name, cells)
+    if best is None:
+        return None
+    _, t, name, cells = best
+    cells.sort(key=lambda c: c.value, reverse=not low)
+    top = [c for c in cells if c.value == cells[0].value]
+    word = "最" + m.group(1)
+    lines = "、".join(f"{c.row_label}（{value_words(c)}）" for c in top)
+    rest = "；其后是" + "、".join(f"{c.row_label}（{value_words(c)}）" for c in cells[len(top):len(top) + 2]) \
+        if len(cells) > len(top) else ""
+    shown = top + cells[len(top):len(top) + 2]
+    citations = dedupe(x for c in shown for x in cell_citations(kb, t, c))
+    figures = tuple(Figure(f"{c.row_label} {name}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]) for c in shown)
+    tie = "（并列）" if len(top) > 1 else ""
+    what = "" if name == implied and name not in plan.question else name
+    return Answer(f"{t.title}中{what}{word}的是{lines}{tie}{rest}。", citations, figures, intent="rank",
+                  trace=(f"rank rows of {t.title} by {name} ({len(cells)} rows)",))
+
+
+EXECUTORS = (answer_metadata, answer_alias, answer_named_set, answer_table_rank, answer_by_attribute, answer_count, answer_table_filter)

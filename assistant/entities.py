@@ -356,6 +356,7 @@ class Resolver:
         if ent.indicators:
             return
         best: tuple[float, str, str] | None = None
+        periods = [m.span() for m in re.finditer(r"“?十[一二三四五六七八九]五”?", text)]
         for name, target in self.indicator_aliases.items():
             n = len(name)
             if not 3 <= n <= 8 or not CJK.match(name) or sum(ch in text for ch in name) < n - 1:
@@ -370,6 +371,9 @@ class Resolver:
                         text[i + 1:i + 1 + n]) or (
                         i and self.in_corpus(text[i - 1:i - 1 + n])):
                     continue  # "和老旧供水管道改": the plan's own words shifted by one, not a misspelt name
+                if any(a < i + n and i < b for a, b in periods) or any(
+                        self.in_corpus(window[:k]) and self.in_corpus(window[k:]) for k in range(2, n - 1)):
+                    continue  # "十四五公园" is a period and a word, "奉贤公园绿地" two words of the plan: no slip
                 ratio = difflib.SequenceMatcher(None, window, name).ratio() + 0.01 * (window[0] == name[0])
                 if ratio >= 0.75 and (best is None or ratio > best[0]):
                     label = re.sub(r"[（(][^）)]*[）)]", "", self.vocab.indicators.get(target, [target])[0])

@@ -217,13 +217,16 @@ def _title_score(title: str, qgrams: set[str]) -> float:
 
 def _anchor(hits, qgrams: set[str]) -> tuple[float, str, str]:
     """(score, doc_id, section path) of the section — at any depth — whose title best answers the question."""
-    best = (0.0, "", "")
+    best, key = (0.0, "", ""), (False, 0, 0.0)
     for hit in hits[:5]:
         parts = hit.chunk.section_path.split(" › ") if hit.chunk.section_path else []
         for depth in range(1, len(parts) + 1):
             score = _title_score(parts[depth - 1], qgrams) + 0.01 * depth
-            if score > best[0]:
-                best = (score, hit.chunk.doc_id, " › ".join(parts[:depth]))
+            # of the titles that answer the question, the one sharing most of its words ("街镇级城市体检" over
+            # "区级体检" for "哪几个镇开展街镇级体检")
+            rank = (score >= 0.5, len(bigrams(_strip_number(parts[depth - 1])) & qgrams) if score >= 0.5 else 0, score)
+            if rank > key:
+                best, key = (score, hit.chunk.doc_id, " › ".join(parts[:depth])), rank
     return best
 
 
@@ -252,7 +255,7 @@ def _whole_lines(kb, picked):
     return [(score, s, sentence, chunk) for (s, sentence), (score, chunk) in out.items()]
 
 
-AMOUNT_ASKED = re.compile(r"多少|几[个项座处条家万亿吨公里亩台套]|百分之几")
+AMOUNT_ASKED = re.compile(r"多少|(?<!哪)几[个项座处条家万亿吨公里亩台套]|百分之几")
 INDEX_CELL = re.compile(r"\|\s*\d{1,3}\s*(?=\|)|[㎡²³]")  # a table row's 序号 and unit marks state no quantity
 YEARS = re.compile(r"(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?|“?十[一二三四五六七八九]五”?")
 

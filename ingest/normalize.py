@@ -66,6 +66,7 @@ def normalize_document(raw: str, fmt: str = "txt") -> tuple[str, list[str]]:
     if fmt == "md":
         lines = clean_markdown(lines)
     warnings: list[str] = []
+    lines = join_inline_fragments(lines)
     lines = open_pipe_rows(lines)
     lines = rebuild_cell_tables(lines, warnings)
     lines = [strip_line(line) for line in lines]
@@ -215,6 +216,33 @@ def open_pipe_rows(lines: list[str]) -> list[str]:
                 for x in range(k, len(run)):
                     out[i + x] = "| " + " | ".join(run[x]) + " |"
         i += max(len(run), 1)
+    return out
+
+
+NUMBER_LINE = re.compile(r"^\s*[\d.,]+\s*$")
+GOES_ON = re.compile(r"^\s*(?:[年月日号个元万亿%％、，。；：）)/／~～—\-]|千瓦|平方|公里|千米|米|亩|吨|户|倍|家|项|座|天|小时)")
+OPEN_END = re.compile(r"[（(“《、，：/／\-—~～]\s*$")
+
+
+def join_inline_fragments(lines: list[str]) -> list[str]:
+    """A page scraped with every inline element on its own line ("按现行燃煤发电基准价" ⏎ "0.4012" ⏎ "元" ⏎ "/" ⏎
+    "千瓦时…", "2025" ⏎ "年" ⏎ "9" ⏎ "月"): the sentences made whole again. Only a text with no blank lines and
+    many numbers broken off their 年/月/unit is read so; a table printed one cell per line keeps its lines."""
+    blank = sum(1 for line in lines if not line.strip())
+    broken = sum(1 for a, b in zip(lines, lines[1:]) if NUMBER_LINE.match(a) and GOES_ON.match(b))
+    if broken < 10 or blank > 0.05 * len(lines):
+        return lines
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        prev = out[-1].rstrip() if out else ""
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        joins = prev and line.strip() and prev[-1] not in SENTENCE_END and (
+            GOES_ON.match(line) or OPEN_END.search(prev)
+            or (NUMBER_LINE.match(line) and re.search(r"[\u4e00-\u9fff]$", prev) and GOES_ON.match(nxt)))
+        if joins:
+            out[-1] = prev + line.strip()
+        else:
+            out.append(line)
     return out
 
 

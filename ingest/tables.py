@@ -324,6 +324,9 @@ def value_role(name: str, names: list[str], values: list[str]) -> str:
     return "value"
 
 
+TOTAL_LABEL = re.compile(r"^(?:合\s*计|小\s*计|总\s*计|共\s*计)$")
+
+
 def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table_unit):
     width = len(col_names)
     warnings: list[str] = []
@@ -364,6 +367,8 @@ def _cells(table_id, title, data, data_lines, col_names, col_units, roles, table
             parent = ""  # "南桥镇" after the sub-rows of "奉城镇": a place never lies inside one of its own rank
         sub_row = label_raw.startswith("其中") or (index_col >= 0 and not row[index_col] and last_label
                                                    and any(d[index_col] for d in data))
+        if not label_raw and index_col >= 0 and TOTAL_LABEL.match(row[index_col].strip()):
+            label_raw, sub_row = row[index_col].strip(), False  # "合计" printed in the 序号 column names the row
         if not label_raw:
             if not any(row[c] not in EMPTY_MARKS for c in value_cols):
                 continue

@@ -205,3 +205,23 @@ def test_a_rows_empty_last_cell_wrapped_onto_its_own_bar_line():
             "1 | 石柱县 | 1000 | 0 |\n|\n2 | 黔江区 | 3000 | 400 |\n|\n3 | 铜梁区 | 3000 | 500 |\n|\n")
     table, cells = _rows("chongqing.txt", text)
     assert cells[("黔江区", "累计完成面积")].value == 400 and cells[("黔江区", "累计完成面积")].unit == "亩"
+
+
+# A page scraped with each inline element (a number, a unit, a bold span) on its own line, and no blank lines.
+INLINE = "\n".join(
+    ["四川省某实施方案", "一、机制电价", "存量项目（不含某州", "2020", "年南部光伏基地项目）机制电价按现行燃煤发电基准价",
+     "0.4012", "元", "/", "千瓦时（含税，下同）执行。"]
+    + [x for y in range(2021, 2031) for x in (f"{y}", "年", "9", "月", "29", "日起执行第二阶段。")])
+
+
+def test_a_page_broken_at_every_inline_element_reads_as_whole_sentences():
+    text = normalize_text(INLINE)
+    assert ("存量项目（不含某州2020年南部光伏基地项目）机制电价按现行燃煤发电基准价0.4012元/千瓦时（含税，下同）执行。"
+            in text), text
+    assert "2025年9月29日起执行第二阶段。" in text
+    assert "一、机制电价\n" in text  # a heading keeps its own line
+
+
+def test_a_table_one_cell_per_line_keeps_its_lines():
+    cells = ["序号", "单位名称", "补贴金额", "1", "某化工公司", "277.7", "2", "某钢铁公司", "186.16"] * 3
+    assert normalize_text("\n".join(cells)).split("\n")[:9] == cells[:9]

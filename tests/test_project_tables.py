@@ -1,0 +1,95 @@
+"""Tables whose rows are projects, not regions: ranked by the column the question names, a year column that
+states the year asked, and an amount in money never answered by an area."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.conversation import Conversation
+from assistant.core import Assistant
+from assistant.guard import check
+from eval.checks import check_number
+from ingest.pipeline import ingest_paths
+from kb.settings import load_settings
+
+PLAN = """# 某区关于加快推进公园城市建设的实施意见
+
+一、主要目标
+
+到2025年，新建公园绿地200公顷，“十四五”期间公园城市绿化建设项目总投资另行测算。
+
+附件1
+
+公园绿地重点建设计划表
+
+| 序号 | 名称 | 位置 | 面积（公顷） | 备注 |
+| --- | --- | --- | --- | --- |
+| 1 | 滨江绿地建设 | 滨江路南侧 | 3.75 | 需动迁 |
+| 2 | 运河景观带 | 运河两岸 | 77 | |
+| 3 | 南门公园 | 南门路 | 16.8 | |
+| 4 | 北门公园 | 北门路 | 16.8 | |
+| 合计 | | | 114.35 | |
+
+附件2
+
+绿道建设计划表
+
+| 编号 | 名称 | 起终点位置 | 长度（公里） |
+| --- | --- | --- | --- |
+| 1 | 江南岸绿道 | 江南侧 | 13.3 |
+| 2 | 运河景观绿道 | 运河两侧 | 45 |
+| 3 | 海湾绿道 | 海湾 | 2.8 |
+
+附件3
+
+造林项目计划表
+
+| 序号 | 项目名称 | 2021 | 2022 | 2023 |
+| --- | --- | --- | --- | --- |
+| 1 | 生态公益林 | 1500 | 2000 | 2500 |
+| 2 | 经济果林 | 300 | 300 | 300 |
+"""
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parks")
+    path = folder / "公园城市实施意见.md"
+    path.write_text(PLAN, encoding="utf-8")
+    settings = load_settings(data_dir=folder / "data", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    return Assistant(settings)
+
+
+def ask(bot, q):
+    answer = bot.ask(q, Conversation())
+    assert check(answer, q) == [], answer.text
+    return answer
+
+
+def test_the_rows_of_a_named_table_are_ranked_by_the_column_named(bot):
+    answer = ask(bot, "公园绿地重点建设计划表里面积最大的是哪个项目？")
+    assert "运河景观带" in answer.text and check_number(answer.text, [77]), answer.text
+    assert "114.35" not in answer.text  # the total row is not a project
+
+
+def test_a_tie_is_said(bot):
+    answer = ask(bot, "公园绿地重点建设计划表中面积第二大……不，面积最小的是哪个？")
+    assert "滨江绿地建设" in answer.text, answer.text
+
+
+def test_longest_means_the_length_column(bot):
+    answer = ask(bot, "绿道建设计划表里哪条绿道最长？")
+    assert "运河景观绿道" in answer.text and check_number(answer.text, [45]), answer.text
+
+
+def test_a_period_word_beside_a_name_is_no_misspelt_indicator(bot):
+    # "十四五公园城市…" shares three characters with a row name but is the period and a word of the plan
+    answer = ask(bot, "十四五公园城市绿化建设项目总投资是多少亿元？")
+    assert "您是否想问" not in answer.text, answer.text
+    assert not check_number(answer.text, [200]) or answer.refused, answer.text  # 200公顷 is no sum of money
+
+
+def test_a_year_printed_as_a_column_is_a_year_the_plan_states(bot):
+    answer = ask(bot, "造林项目计划表里，生态公益林2023年计划实施多少？")
+    assert "没有提到2023年" not in answer.text and check_number(answer.text, [2500]), answer.text
