@@ -213,6 +213,7 @@ class Assistant:
         if missing_year:
             return missing_year, (ent, intent, fact_action)
         both = (self._the_two_before(conversation, ent) or self._quoted_total(kb, conversation, ent)
+                or self._part_of_the_sentence_before(kb, conversation, ent)
                 or against_period(kb, conversation, text))
         if both is not None:
             return replace(both, understood=plan.understood(), plan=plan.to_dict()), (ent, intent, fact_action)
@@ -346,6 +347,29 @@ class Assistant:
         text = (f"（比较前两问的结果）{big.label}为{fmt_num(big.value, 4)}{big.unit}，{small.label}为"
                 f"{fmt_num(small.value, 4)}{small.unit}；前者更大，相差{fmt_num(diff.value, 4)}{diff.unit}。")
         return Answer(text, cites, (a, b, diff), intent="compare", trace=("compared the two answers before",))
+
+    @staticmethod
+    def _part_of_the_sentence_before(kb, conversation, ent) -> Answer | None:
+        """"其中公园绿地多少" after "全区绿地总量1633.8万平方米，其中公园绿地758.03万平方米": the part the sentence just
+        quoted states, before any table row of that name."""
+        m = re.match(r"^(?:那么?)?其中(?:的)?([\u4e00-\u9fff]{2,12}?)(?:有|是|为|占)?(?:多少|几|呢)", ent.text.strip())
+        if conversation is None or not conversation.turns or m is None:
+            return None
+        before = conversation.turns[-1].answer
+        quotes = {(c.doc_id, c.quote) for c in before.citations if not c.table}
+        if before.refused or not quotes:
+            return None
+        part = bigrams(m.group(1))
+        for f in kb.facts:
+            if not any(d == f.doc_id and (q in f.sentence or f.sentence in q) for d, q in quotes):
+                continue
+            at = f.sentence.find(f.quote)
+            lead = f.sentence[max(0, at - 4):at + len(f.quote)]
+            if "其中" in lead and len(part & bigrams(f.quote)) >= 0.6 * len(part) and f.quote not in before.text:
+                text = f"其中{f.subject.removeprefix('其中')}为{fmt_num(f.value, 4)}{f.unit}。原文：“{f.quote}”"
+                return Answer(text, (fact_citation(kb, f),), (fact_figure(kb, f),), intent="fact",
+                              trace=("the part the sentence before states",))
+        return None
 
     @staticmethod
     def _quoted_total(kb, conversation, ent) -> Answer | None:

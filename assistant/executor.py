@@ -583,6 +583,10 @@ def _pick_column(t, plan: QueryPlan) -> list[str]:
             plan.measure.unit or "@"), "", rest)
         asked = plan.operation.kind == "lookup" or (plan.operation.kind == "fact" and re.search(
             r"多少|几", plan.question) and len(re.findall(r"[\u4e00-\u9fff]", rest)) <= 2)
+        if plan.operation.kind in ("rank", "nth") and len(columns) > 1:
+            # "哪个镇的任务最大" names no column: the table's total column is each place's whole task
+            totals = [c for c in columns if re.search(r"(?:^|·)(?:总面积|总量|合计|总计|小计|总任务|任务量|总数)", c)]
+            return totals[:1]
         return columns if len(columns) <= 1 or asked else []
     return [scored[0][2]]
 

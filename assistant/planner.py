@@ -101,7 +101,10 @@ def inherit(plan: QueryPlan, prev: QueryPlan) -> QueryPlan:
     if not measure.indicators:
         measure = replace(measure, indicators=prev.measure.indicators, subject=measure.subject or prev.measure.subject,
                           year=measure.year or ("" if measure.role else prev.measure.year),
-                          role=measure.role or prev.measure.role, unit=measure.unit or prev.measure.unit)
+                          # "那2030年指标值是多少" after "是约束性还是预期性": a year asks for a value, not the 属性 again
+                          role=measure.role or ("" if measure.year and prev.measure.role in ("attribute", "unit")
+                                                else prev.measure.role),
+                          unit=measure.unit or prev.measure.unit)
         carried.append("指标")
     topic = plan.about
     if "指标" in carried or "指标" in plan.inherited:

@@ -114,10 +114,15 @@ GAP_ASKED = re.compile(r"多多少|少多少|高多少|低多少|差多少|相�
                        r"(?<![至最])多[\u4e00-\u9fff]{1,3}?了?多少|超(?:额|出)?(?:完成)?了?多少")  # 多换多少, 多建了多少
 
 
+NET_ASKED = re.compile(r"净增|净减|从[^，,。？?]{0,10}?(?:增加|提高|提升|增长|扩大|减少|降低|下降|压减)到")
+
+
 def answer_column_gap(kb, plan: QueryPlan) -> Answer | None:
-    """"十五五目标比十四五完成值多多少公里": the difference of a row's target and base cells (one unit)."""
-    if plan.scope.regions or not GAP_ASKED.search(plan.question) or PERCENT_WORDS.search(plan.question) or \
-            "比" not in plan.question:
+    """"十五五目标比十四五完成值多多少公里", "从现状多少座增加到多少座", "净增几座": the difference of a row's target
+    and base cells (one unit)."""
+    q = plan.question
+    if plan.scope.regions or PERCENT_WORDS.search(q) or not (
+            GAP_ASKED.search(q) and "比" in q or NET_ASKED.search(q)):
         return None  # "X比Y多多少" compares two of the row's columns; "五年要减少多少" is the table's change
     if plan.operation.kind not in ("lookup", "fact", "narrative", "difference", "compare"):
         return None

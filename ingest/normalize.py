@@ -14,7 +14,8 @@ import unicodedata
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
 SENTENCE_END = "。；！？;!?"
-UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座|处|家|辆|平方|立方|公里|千米|米|标|重量箱|户|人|元|项|千瓦|兆瓦|度|蒸吨|天|年|倍|多|以上|以内|左右)")
+UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座(?!谈)|处|家(?!庭|居|具)|辆|平方|立方|公里|千米|米|标|重量箱|户(?!籍|外)|"
+                        r"人(?!民|员|口)|元|项(?!目)|千瓦|兆瓦|度|蒸吨|天(?!津|然|气|下)|年|倍|多|以上|以内|左右)")
 MAX_CELL_CHARS = 40
 FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")  # between table fields in plain text
 NUMERIC_FIELD = re.compile(r"^[〔\[(（]?[+-]?\d+(?:\.\d+)?%?[〕\])）]?$")
@@ -219,8 +220,10 @@ def open_pipe_rows(lines: list[str]) -> list[str]:
     return out
 
 
+STRONG_HEADER = re.compile(r"^(?:序号|编号|单位|名称|单位名称|用户名称|项目|项目名称|指标|地区|区县|备注|合计|小计|总计|时间|日期)$")
 NUMBER_LINE = re.compile(r"^\s*[\d.,]+\s*$")
-GOES_ON = re.compile(r"^\s*(?:[年月日号个元万亿%％、，。；：）)/／~～—\-]|千瓦|平方|公里|千米|米|亩|吨|户|倍|家|项|座|天|小时)")
+GOES_ON = re.compile(r"^\s*(?:[年月日号个元万亿%％、，。；：）)/／~～—\-]|千瓦|平方|公里|千米|米|亩|吨|户(?!籍|外)|倍|家(?!庭|居|具)|"
+                     r"项(?!目)|座(?!谈)|天(?!津|然|气|下)|小时)")  # "1" ⏎ "天津市…" is an attachment number and a name
 OPEN_END = re.compile(r"[（(“《、，：/／\-—~～]\s*$")
 
 
@@ -228,6 +231,8 @@ def join_inline_fragments(lines: list[str]) -> list[str]:
     """A page scraped with every inline element on its own line ("按现行燃煤发电基准价" ⏎ "0.4012" ⏎ "元" ⏎ "/" ⏎
     "千瓦时…", "2025" ⏎ "年" ⏎ "9" ⏎ "月"): the sentences made whole again. Only a text with no blank lines and
     many numbers broken off their 年/月/unit is read so; a table printed one cell per line keeps its lines."""
+    from ingest.structure import heading_kind
+
     blank = sum(1 for line in lines if not line.strip())
     broken = sum(1 for a, b in zip(lines, lines[1:]) if NUMBER_LINE.match(a) and GOES_ON.match(b))
     if broken < 10 or blank > 0.05 * len(lines):
@@ -238,12 +243,32 @@ def join_inline_fragments(lines: list[str]) -> list[str]:
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         joins = prev and line.strip() and prev[-1] not in SENTENCE_END and (
             GOES_ON.match(line) or OPEN_END.search(prev)
-            or (NUMBER_LINE.match(line) and re.search(r"[\u4e00-\u9fff]$", prev) and GOES_ON.match(nxt)))
+            or (NUMBER_LINE.match(line) and re.search(r"[\u4e00-\u9fff]$", prev) and GOES_ON.match(nxt))
+            or (NUMBER_LINE.match(line) and re.search(r"(?:如|见|详见|附|按)(?:表|图|附件|附录)$", prev))  # "如表" ⏎ "1"
+            or (re.fullmatch(r"[\u4e00-\u9fff]{1,4}[。；）)]+", line.strip()) and re.search(r"[\u4e00-\u9fff\d]$", prev)
+                and not heading_kind(prev))  # "所示。" closes the sentence
+            # "…低于日申报响应量的" ⏎ "80%，按照…": a number and its unit starting the rest of the sentence
+            or (re.match(r"^[\d.]+", line.strip()) and GOES_ON.match(re.sub(r"^\s*[\d.]+", "", line))
+                and re.search(r"[\u4e00-\u9fff、，]$", prev) and not heading_kind(prev))
+            # "…户，" ⏎ "响应" ⏎ "电" ⏎ "量" ⏎ "1346.7": an inline span of a few characters (not a column name)
+            or (re.fullmatch(r"[\u4e00-\u9fff]{1,4}", line.strip()) and re.search(r"[\u4e00-\u9fff，、]$", prev)
+                and not STRONG_HEADER.match(line.strip()) and not heading_kind(prev) and _flows_on(lines, i + 1)))
         if joins:
             out[-1] = prev + line.strip()
         else:
             out.append(line)
     return out
+
+
+def _flows_on(lines: list[str], i: int) -> bool:
+    """Do the next few short fragments lead to a number or a comma (a sentence going on), not to more words?"""
+    for line in lines[i:i + 3]:
+        s = line.strip()
+        if NUMBER_LINE.match(s) or re.match(r"^[，、。；：]", s) or GOES_ON.match(s):
+            return True
+        if not re.fullmatch(r"[\u4e00-\u9fff]{1,4}", s):
+            return False
+    return False
 
 
 def join_wrapped_lines(lines: list[str]) -> list[str]:

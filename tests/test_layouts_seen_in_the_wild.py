@@ -225,3 +225,11 @@ def test_a_page_broken_at_every_inline_element_reads_as_whole_sentences():
 def test_a_table_one_cell_per_line_keeps_its_lines():
     cells = ["序号", "单位名称", "补贴金额", "1", "某化工公司", "277.7", "2", "某钢铁公司", "186.16"] * 3
     assert normalize_text("\n".join(cells)).split("\n")[:9] == cells[:9]
+
+
+def test_inline_spans_a_few_characters_long_rejoin_their_sentence():
+    lines = ["某市需求响应资金计划", "2024", "年春节期间，", "参与", "响应用户", "106", "户，", "响应", "电", "量",
+             "1346.7", "万千瓦时，补贴价格如表", "1", "所示。", "附件", "1", "天津市", "2023", "年春节期间补贴汇总表"]
+    text = normalize_text("\n".join(lines * 4))
+    assert "2024年春节期间，参与响应用户106户，响应电量1346.7万千瓦时，补贴价格如表1所示。" in text, text
+    assert "1天津市" not in text  # an attachment number and the name after it stay apart

@@ -333,3 +333,26 @@ def test_a_set_whose_members_the_document_never_names_is_only_quoted(bot):
 def test_a_short_name_asked_with_a_filler_word_is_expanded(bot):
     (answer,) = talk(bot, "嘉定2026违法用地整治实施方案中“C类、D类违法用地”究竟是指什么？")
     assert "观察整改" in answer.text and "整治退出" in answer.text, answer.text
+
+
+def test_qizhong_after_a_prose_figure_is_the_part_its_sentence_states(bot):
+    first, part = talk(bot, "普陀绿化十五五规划说截至2025年底全区绿地总量是多少？", "其中公园绿地有多少？")
+    assert check_number(first.text, [1633.8]), first.text
+    assert check_number(part.text, [758.03]) and "58.46" not in part.text, part.text
+
+
+def test_a_year_asked_after_the_attribute_asks_for_the_value(bot):
+    _, value = talk(bot, "普陀国土空间近期规划里道路网密度是约束性还是预期性？", "2030年呢？")
+    assert check_number(value.text, [6.2]), value.text
+
+
+def test_from_base_to_target_and_the_net_increase(bot):
+    (answer,) = talk(bot, "普陀绿化十五五规划中，公园数量从现状的多少座提高到多少座？")
+    assert check_number(answer.text, [59, 69, 10]), answer.text
+    _, net = talk(bot, "普陀绿化十五五规划中公园数量十五五目标是多少？", "净增几座？")
+    assert check_number(net.text, [10]), net.text
+
+
+def test_which_place_has_the_largest_task_ranks_the_total_column(bot):
+    (answer,) = talk(bot, "嘉定2014年集建区外减量化计划里，哪个镇分到的任务最多？")
+    assert "江桥镇" in answer.text and check_number(answer.text, [39]) and "总面积" in answer.text, answer.text
