@@ -101,6 +101,12 @@ def read_cell_table(lines: list[str], start: int) -> CellTable | None:
         joined = _join(lines[i:j])
         if header_score(s) == 2:
             break
+        glued = re.sub(r"(?<=[表单录图])附件\s*\d{1,2}$", "", joined)
+        if glued != joined and is_caption(re.sub(r"^\d+[.、．]\s*", "", glued)):
+            # "8.…资金测算表附件1": the last title of an attachment list with the next attachment's marker glued on
+            pre.append(joined)
+            i = j
+            continue
         if ATTACHMENT.match(s) or re.match(r"^附件\s*\d*\s*[：:]", s):
             pre.append(joined)
             if is_caption(re.sub(r"^附件\s*\d*\s*[：:]\s*(?:\d+[.、．])?", "", joined)):
@@ -263,7 +269,7 @@ def _grid(header: list[str], data: list[StreamCell], lines_layout: bool):
             continue
         found = _fit_width(header, data, n, anchors, index_col, lines_layout)
         # Each column costs a little: a wider model must explain the cells better to win.
-        total = found[0] - 2.0 * n - (6.0 if flat and n > flat else 0.0)
+        total = found[0] - 2.0 * n - (6.0 if flat and n > flat else 0.0) + (3.0 if n == flat and not lines_layout else 0.0)
         if best is None or total > best[0]:
             best = (total, n) + found[1:]
     if best is None:

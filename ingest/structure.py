@@ -53,6 +53,11 @@ def cn_to_int(text: str) -> int:
 TOC_ENTRY = re.compile(r"(?:\.{4,}|…{2,}|·{4,}|－{4,}|-{6,})\s*\d{1,4}\s*$")
 
 
+ATTACHMENT_LIST = re.compile(r"^附\s*件\s*[：:]\s*(?:\d{1,2}|[一二三四五六七八九十])\s*[.、．]")
+ATTACHMENT_ITEM = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十])\s*[.、．]\s*[^\d\s].{1,60}(?:表|单|录|图|则|书|案|南|告|划|函)"
+                             r"(?:附件\s*\d{1,2})?$")
+
+
 def heading_kind(line: str) -> tuple[str, int, int, str] | None:
     """(kind, order, number, title) when the line can start a section, else None."""
     md = MD_HEADING.match(line)
@@ -207,10 +212,19 @@ def parse_outline(text: str) -> Outline:
     def ctx() -> _Context:
         return box if box is not None else main
 
+    listing = False  # inside an "附件：1.… ⏎ 2.…" list: its numbered lines are titles of attachments, not sections
     while i < len(lines):
         line = lines[i]
         offset = line_starts[i]
         if not line:
+            i += 1
+            continue
+        if ATTACHMENT_LIST.match(line):
+            listing = True
+        elif listing and not ATTACHMENT_ITEM.match(line):
+            listing = False
+        if listing:
+            blocks.append(Block("para", offset, offset + len(line), line, ctx().path(), box_title))
             i += 1
             continue
         if line.startswith("|"):

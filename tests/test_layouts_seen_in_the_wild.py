@@ -233,3 +233,21 @@ def test_inline_spans_a_few_characters_long_rejoin_their_sentence():
     text = normalize_text("\n".join(lines * 4))
     assert "2024年春节期间，参与响应用户106户，响应电量1346.7万千瓦时，补贴价格如表1所示。" in text, text
     assert "1天津市" not in text  # an attachment number and the name after it stay apart
+
+
+# An attachment list whose last title has the next page's "附件1" glued on, then the tables one cell per line.
+ATTACHED = ("# 某区关于推进公园城市建设的实施意见\n\n四、保障措施\n\n1.加强组织领导。成立工作小组。\n\n"
+            "附件：1.郊野公园建设项目表\n\n2.绿道建设计划表\n\n3.项目资金测算表附件1\n\n郊野公园建设项目表\n\n"
+            + "\n\n".join(["序号", "项目名称", "位置", "面积（公顷）", "备注",
+                           "1", "庄行郊野公园", "庄行镇", "450", "一期",
+                           "2", "九棵树森林公园", "金海街道", "478", "二期",
+                           "3", "海湾郊野公园", "海湾镇", "300", "三期",
+                           "4", "浦南郊野公园", "南桥镇", "120", "新建"]) + "\n")
+
+
+def test_an_attachment_list_is_no_run_of_headings_and_its_glued_marker_no_caption():
+    doc = parse_bytes("公园城市.md", ATTACHED.encode("utf-8"))
+    (t,) = doc.tables
+    assert t.title == "郊野公园建设项目表" and t.columns == ("序号", "项目名称", "位置", "面积", "备注"), t.columns
+    assert "绿道建设计划表" not in t.section_path and "资金测算表" not in t.section_path, t.section_path
+    assert [c.raw for c in t.cells if c.row_label == "九棵树森林公园" and c.column == "面积"] == ["478"]
