@@ -475,10 +475,32 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                     figures.append(Figure(f"{label} {c.column}", c.value, c.unit, "", (),
                                           cell_citations(kb, t, c)[1], c.flag))
         citations += list(cell_citations(kb, t, cells[0]))
+        citations += prose_for_row(kb, t, label, cells)
     if not lines:
         return None
     return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="lookup",
                   trace=(f"row lookup: {len(matches)} rows",))
+
+
+def prose_for_row(kb, t, label: str, cells, limit: int = 2) -> list[Citation]:
+    """The document's own sentences that state a figure of this row ("公园数量达到69座" beside the table's 69):
+    the text and the table agree, and the reader sees both."""
+    from tools.base import fact_citation
+
+    key = re.sub(r"^其中\s*|[（(][^）)]*[）)]|\s", "", label)
+    out = []
+    for c in cells:
+        if c.value is None or len(key) < 2:
+            continue
+        for f in kb.facts:
+            if f.doc_id == t.doc_id and f.unit == c.unit and abs(f.value - c.value) < 1e-9 and key[:4] in f.sentence:
+                cite = fact_citation(kb, f)
+                if cite not in out:
+                    out.append(cite)
+                break
+        if len(out) >= limit:
+            break
+    return out
 
 
 # ---------- region tables: a place's value, ranks and comparisons across places ----------

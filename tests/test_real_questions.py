@@ -356,3 +356,9 @@ def test_from_base_to_target_and_the_net_increase(bot):
 def test_which_place_has_the_largest_task_ranks_the_total_column(bot):
     (answer,) = talk(bot, "嘉定2014年集建区外减量化计划里，哪个镇分到的任务最多？")
     assert "江桥镇" in answer.text and check_number(answer.text, [39]) and "总面积" in answer.text, answer.text
+
+
+def test_a_table_figure_is_cited_with_the_sentence_that_states_it_too(bot):
+    (answer,) = talk(bot, "普陀绿化十五五规划，公园数量十五五目标多少座？")
+    assert check_number(answer.text, [69]), answer.text
+    assert any("公园数量达到69座" in c.quote and not c.table for c in answer.citations), answer.citations
