@@ -535,6 +535,8 @@ class Assistant:
             query = None
             if fact_action and prev is not None and intent.follow_up:
                 query = tx.content(ent.text) + fact_action
+            if prev is not None and re.match(r"^(?:那|那么)", ent.text.strip()) and len(ent.text) <= 20:
+                query = self._fact_follow_up(ent, prev, fact_action) or query
             attempts = [lambda: tx.answer_fact(kb, ent, intent, query, fact_action)]
             if ent.indicators:
                 attempts.insert(0, lambda: ta.answer_lookup(kb, ent, Intent("lookup", column=intent.column), audit))
@@ -565,6 +567,25 @@ class Assistant:
         if year and ent.doc_ids and self._year_names_document(kb, ent, year):
             year = None  # "崇明2021年城市体检…": the year names the document, not the sentence's year
         return tx.answer_narrative(kb, ent, intent, hits, must_contain=f"{year}年" if year else None)
+
+    @staticmethod
+    def _fact_follow_up(ent, prev, fact_action) -> str | None:
+        """A prose follow-up keeps what it does not change: "那到2025年底累计呢" the thing counted before, "那特色园呢"
+        the stage (year, running total) asked before."""
+        own = tx.content(ent.text)
+        stage = re.compile(r"^(?:那么?|到|截至|截止)|(?:19|20)\d{2}年?|\d{1,2}月|底|末|前|累计|总计|一共|总共|新增|呢|的|要|是|多少|几")
+        subject = re.sub(r"[^\u4e00-\u9fff]", "", stage.sub("", own))
+        before = tx.content(prev.question)
+        if len(subject) < 2:
+            # only the stage changes: the thing the answer before counted, at the stage asked now
+            named = prev.answer.figures[0].label if prev.answer.figures else before
+            named = re.sub(r"[（(][^）)]*[）)]", "", named)
+            action = "" if re.search(r"累计|总计|一共|总共", own) else (fact_action or "")
+            return named + own + action
+        kept = "".join(re.findall(r"(?:19|20)\d{2}年(?:\d{1,2}月)?(?:底|末)?|累计|总计|新增", before))
+        if not ent.years:
+            ent.years = list(prev.entities.years)
+        return own + kept + (fact_action or "")
 
     @staticmethod
     def _year_names_document(kb, ent, year: str) -> bool:

@@ -61,6 +61,11 @@ def _fit(f, ent: Entities) -> float:
             break
     if ent.years and (f.year in ent.years or f.base_year in ent.years):
         bonus += 0.2
+    running = "累计" in (f.qualifier or "")
+    if re.search(r"累计|总计|总共|一共|总数|合计", ent.text):
+        bonus += 0.3 if running else 0.0  # "到2025年底累计呢": the running total, not that stage's increase
+    elif re.search(r"新增|增加|新建", ent.text) and running:
+        bonus -= 0.3
     if re.search(rf"(?<![\d.]){re.escape(f.raw.rstrip('以上以下以内左右'))}", ent.text):
         bonus -= 0.5
     return bonus

@@ -84,13 +84,20 @@ def is_instruction(sentence: str) -> bool:
     return bool(INSTRUCTION.search(sentence))
 
 
+TOTAL_WORD = re.compile(r"^(?:总计|合计|累计|共计|总数|总量|共|总共)$")
+
+
 def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, ...]) -> list[Fact]:
     """Facts from one paragraph text that begins at `start` in the normalized document."""
     facts: list[Fact] = []
+    carried: list[tuple[int, str]] = []
     for s_start, sentence in sentences(text, start):
+        years = [(m.start(), m.group(1)) for m in YEAR.finditer(sentence)]
+        if not years and carried:
+            years = carried  # "…2025年12月…总计达60个；特色道路10条，总计达20条": the clause after ； keeps the year
+        carried = [(-1, years[-1][1])] if years and sentence.rstrip().endswith(("；", ";")) else []
         if is_instruction(sentence):
             continue
-        years = [(m.start(), m.group(1)) for m in YEAR.finditer(sentence)]
         period_m = PERIOD.search(sentence)
         period = (period_m.group(1) or (period_m.group(2) + "年")) if period_m else ""
         if not period:
@@ -120,6 +127,8 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
                 action, subject = "基数", last_subject
             elif actions:
                 act = actions[-1]
+                if len(actions) > 1 and re.match(r"^[及和与或]", before_item[act.end():]):
+                    act = actions[-2]  # "新增白玉兰栽植及观赏点位": 栽植 is part of the name, 新增 the action
                 action = act.group(0)
                 between = _clean_subject(before_item[act.end():])
                 subject = between if len(between) >= 2 else _clean_subject(before_item[: act.start()])
@@ -137,6 +146,9 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
                 subject = _clean_subject(re.sub(r"(?:以及|和|及|与)$", "", obj))  # "拥有37条风貌保护道路": the object counts
             if not subject:
                 subject = _clean_subject(obj) if obj and action in OBJECT_VERBS else last_subject
+            total = bool(TOTAL_WORD.match(subject)) and bool(last_subject)
+            if total:
+                subject = last_subject  # "特色道路10条，总计达20条": the running total of the thing just counted
             if not subject:
                 continue
             base_year = ""
@@ -150,6 +162,8 @@ def extract_facts(doc_id: str, text: str, start: int, section_path: tuple[str, .
             if prior_years:
                 year = prior_years[-1]
             qualifier = (m.group("approx") or "") + (m.group("post") or "")  # "5300余万平方米": more than 5300
+            if total:
+                qualifier = "累计" + qualifier
             pre = sentence[max(c_lo, m.start() - 3): m.start()]
             for q in PRE_QUALIFIERS:
                 if pre.endswith(q):

@@ -379,3 +379,13 @@ def test_two_header_rows_with_a_spanning_blank():
     (table,) = parse_bytes("t.md", md.encode()).tables
     assert table.columns == ("指标", "目标值2024年", "目标值2025年")
     assert cells_of(table) == [("", "能耗下降", "目标值2024年", 3, "%", ""), ("", "能耗下降", "目标值2025年", 3.2, "%", "")]
+
+
+def test_a_running_total_after_a_semicolon_keeps_its_subject_and_year():
+    from ingest.facts import extract_facts
+
+    text = "2025年7月至2025年12月，新增白玉兰栽植及观赏点位30个，总计达60个；特色道路10条，总计达20条。"
+    facts = {(f.subject, f.value): f for f in extract_facts("d", text, 0, ("计划",))}
+    assert facts[("白玉兰栽植及观赏点位", 60.0)].qualifier.startswith("累计")
+    assert facts[("特色道路", 20.0)].year == "2025" and "累计" in facts[("特色道路", 20.0)].qualifier
+    assert facts[("白玉兰栽植及观赏点位", 30.0)].action == "新增"

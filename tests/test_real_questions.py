@@ -362,3 +362,12 @@ def test_a_table_figure_is_cited_with_the_sentence_that_states_it_too(bot):
     (answer,) = talk(bot, "普陀绿化十五五规划，公园数量十五五目标多少座？")
     assert check_number(answer.text, [69]), answer.text
     assert any("公园数量达到69座" in c.quote and not c.table for c in answer.citations), answer.citations
+
+
+def test_a_running_total_is_the_thing_just_counted_at_that_stage(bot):
+    # "新增…点位30个，总计达60个；特色道路10条，总计达20条；特色园5座，总计达10座。"
+    first, total = talk(bot, "上海白玉兰推广应用三年行动，2025年上半年新增几个白玉兰栽植及观赏点位？", "那到2025年底总计呢？")
+    assert check_number(first.text, [30]), first.text
+    assert check_number(total.text, [60]) and not check_number(total.text, [100]), total.text
+    _, garden = talk(bot, "白玉兰推广三年行动，2026年11月底前白玉兰栽植及观赏点位累计要达到多少个？", "那特色园呢？")
+    assert check_number(garden.text, [20]) and "座" in garden.text, garden.text  # the 2026 total, not 2025's 10
