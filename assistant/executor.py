@@ -400,6 +400,39 @@ def _outside_period(t, year: str, picked) -> str:
     return f"“{word}”时期（{lo}—{hi}年）" if word else f"{lo}—{hi}年"
 
 
+MONTH_ASKED = re.compile(r"(\d{1,2})月(?:底|末|中旬|上旬|下旬|初)?")
+
+
+def _asked_month(plan: QueryPlan) -> str:
+    m = MONTH_ASKED.search(plan.question)
+    return m.group(0) if m else ""
+
+
+def _milestone_not_given(t, plan: QueryPlan) -> str:
+    """"10月底前要累计完成多少" of a table whose milestones are 3月底、6月底、9月底、11月中旬: the milestones it gives
+    ("" when the month asked is one of them, or the table has no milestones)."""
+    m = MONTH_ASKED.search(plan.question)
+    if m is None:
+        return ""
+    staged = [c for c in t.columns if re.search(r"\d{1,2}月", c)]
+    if len(staged) < 2 or any(re.search(rf"(?<!\d){m.group(1)}月", c) for c in staged):
+        return ""
+    return "、".join(dict.fromkeys(re.search(r"(?:\d{1,2}[-—～~])?\d{1,2}月[^·完成]*", c.split("·")[-1]).group(0) for c in staged
+                                   if re.search(r"\d{1,2}月", c.split("·")[-1])))
+
+
+def within_period(t, year: str, cells) -> str:
+    """"2027年当年要完成多少" of a table that gives "十四五"完成值 and "十五五"目标值 only: the year lies inside a period
+    and is not its last year, so no cell states it. Returns the periods the table gives ("" when it answers)."""
+    if not year or any(c.year for c in cells):
+        return ""
+    names = " ".join(c.column for c in cells)
+    spans = [(w, a, b) for w, (a, b) in PERIODS.items() if w in names]
+    if not spans or any(str(b) == year for _, _, b in spans) or not any(a <= int(year) < b for _, a, b in spans):
+        return ""
+    return "、".join(f"“{w}”时期（{a}—{b}年）" for w, a, b in spans)
+
+
 def answer_row(kb, plan: QueryPlan) -> Answer | None:
     """A row's values by column role or year; the attribute or unit of an indicator."""
     if plan.operation.kind not in ("lookup", "fact", "narrative") or plan.scope.regions:
@@ -435,6 +468,11 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                 return Answer(f"《{title}》{t.title}中的“{label}”只给出{given}的数值，没有给出{plan.measure.year}年的数值。",
                               dedupe(list(cell_citations(kb, t, cells[0]))), refused=True, intent="lookup",
                               trace=("year asked is not a column year",))
+            within = within_period(t, plan.measure.year, cells)
+            if within:
+                return Answer(f"《{title}》{t.title}中的“{label}”只给出{within}的数值，没有给出{plan.measure.year}年当年的数值。",
+                              dedupe(list(cell_citations(kb, t, cells[0]))), refused=True, intent="lookup",
+                              trace=("a year inside a period the table gives as a whole",))
             outside = _outside_period(t, plan.measure.year, picked)
             if outside:
                 return Answer(f"《{title}》{t.title}中的“{label}”是{outside}的目标，没有给出{plan.measure.year}年的数值。",
@@ -681,6 +719,11 @@ def answer_region(kb, plan: QueryPlan) -> Answer | None:
         if not columns:
             continue
         places = [place_row(r, rows) for r in plan.scope.regions if place_row(r, rows)]
+        missing = _milestone_not_given(t, plan)
+        if missing and places:
+            return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}只给出{missing}的节点，没有{_asked_month(plan)}的节点，无法回答。",
+                          dedupe(cell_citations(kb, t, next(iter(rows[places[0]].values())))), (), refused=True,
+                          intent="out_of_scope", trace=("milestone asked is not a column",))
         foreign = _foreign_subject(kb, t, plan) if places and max(_column_score(c, plan) for c in columns) <= 0.3 else ""
         if foreign:
             # "哈尔滨市的人工造林任务" where the table has only 封山育林 and the plan never says 人工造林

@@ -137,8 +137,11 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     if docs is None:
         # a title word the resolver also took for an indicator ("城市更新") still names the document
         named = _leading_name(text, kb) or scope_documents("".join(chars), kb) or scope_documents(text, kb)
-        # A title the question paraphrases names the document more surely than a period or a place in it.
-        docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids else ())
+        # A title the question paraphrases names the document more surely than a period or a place in it; a
+        # district no document belongs to names none ("徐汇区…十五五规划" is not any 十五五 plan).
+        all_titles, districts = _title_words(kb)
+        absent = not named and len(kb.docs) > 1 and _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts)
+        docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids and not absent else ())
     fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]
     meta_field = "+".join(dict.fromkeys(fields))
     if meta_field and (ent.indicators or ent.regions) and re.search(r"多少|几|[比更]|哪个.{0,6}(?:最|更)", text) and not re.search(
@@ -274,12 +277,37 @@ DISTRICT = re.compile(r"[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]
 SCOPE_WORD = re.compile(r"十[一二三四五六七八九]五|(?:19|20)\d{2}年|[\u4e00-\u9fff]{2,3}(?:区|县)(?=[\u4e00-\u9fff“（(]|$)")
 
 
+NOT_A_DISTRICT = re.compile(r"(?:示范|风貌|保护|开发|集聚|功能|试验|先行|核心|中心|重点|建成|城|社|街|园|景|辖|本|全|各|市|郊|片|"
+                            r"新城|老城|小|校|厂|矿|库|景观|生态|旅游|商|工业|农业|物流|居住)区$|^(?:本|全|各|该|我)")
+
+
+def _absent_districts(text: str, titles: dict[str, str], districts: dict[str, set[str]]) -> list[str]:
+    """Districts the question names that no document's title carries, when the documents are districts' own
+    ("徐汇区城市更新“十五五”规划" among 黄浦区's and 闵行区's)."""
+    if not any(districts.values()):
+        return []
+    out = []
+    for m in DISTRICT.finditer(text):
+        if m.start() and not re.match(r"[市，,、“《\s]", text[m.start() - 1]):
+            continue  # "罗泾镇居民区": a word that ends in 区, not a district named on its own
+        w = m.group(0)
+        forms = {w, w[1:]} if len(w) == 4 else {w}  # "那黄浦区" is 黄浦区
+        if NOT_A_DISTRICT.search(w) or any(f in t or f[:-1] in t for f in forms for t in titles.values()):
+            continue
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
 def missing_document(text: str, kb) -> str:
     """When the question names a document by its district, period or year and no document has them all
     ("静安区“十五五”城市更新规划" where 静安区 has only a 2023—2025 programme): say so and list the near ones."""
     if len(kb.docs) < 2:
         return ""
     titles = {d["doc_id"]: " ".join(document_titles(d)) for d in kb.docs}
+    all_titles, districts = _title_words(kb)
+    absent = _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts)
+    if absent:
+        return f"知识库中没有{'、'.join(absent)}的文件，无法回答。请确认文件名称，或先导入该文件。"
     words = [w for w in dict.fromkeys(SCOPE_WORD.findall(re.sub(r"《[^》]*》", "", text)))
              if any(w in t for t in titles.values()) and not all(w in t for t in titles.values())]
     if len(words) < 2 or any(all(w in t for w in words) for t in titles.values()):
@@ -461,6 +489,8 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     near = [d for s, d in scored if s >= top - 0.05]
     # "静安区城市更新“十五五”规划" must not be answered from 黄浦区's: a district the question names and some
     # titles carry must be in the chosen document's title
+    if _absent_districts(plain_q, all_titles, districts):
+        return ()  # "徐汇区城市更新规划" where no document is 徐汇区's: no other district's plan answers it
     places = [w for w in DISTRICT.findall(plain_q) if any(w in t for t in all_titles.values())]
     if places:
         near = [d for d in near if all(w in all_titles[d] for w in places)]

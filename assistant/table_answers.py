@@ -6,7 +6,7 @@ import re
 
 from assistant.entities import Entities
 from assistant.intent import Intent
-from assistant.executor import doc_title, prose_names_it_exactly, says_nothing
+from assistant.executor import within_period, doc_title, prose_names_it_exactly, says_nothing
 from kb.errors import NotInKnowledgeBase
 from kb.records import Answer, Figure
 from kb.vocab import is_region_table
@@ -119,6 +119,14 @@ def answer_lookup(kb, ent: Entities, intent: Intent, audit_cache) -> Answer:
                     kb, [indicator], {m.cell.row_label for m in matches}, {m.table.doc_id for m in matches}, ent.text):
                 continue
             years = list(dict.fromkeys(ent.years))
+            within = within_period(matches[0].table, years[-1], [m.cell for m in matches]) if len(years) == 1 and not base \
+                and all(m.table is matches[0].table for m in matches) else ""
+            if within:
+                # "2027年当年完成多少" of a row that gives only "十四五"完成值 and "十五五"目标值
+                return Answer(f"《{doc_title(kb, matches[0].table.doc_id)}》{matches[0].table.title}中的“{matches[0].cell.row_label}”"
+                              f"只给出{within}的数值，没有给出{years[-1]}年当年的数值。",
+                              dedupe(cell_citations(kb, matches[0].table, matches[0].cell)), refused=True,
+                              intent="lookup", trace=("a year inside a period the table gives as a whole",))
             if len(years) >= 2 and not any(is_region_table(m.table) for m in matches):
                 # "2010年…是多少，到2015年要降到多少": every year asked
                 picked = [m for y in years for m in _pick_columns(matches, y)]

@@ -329,7 +329,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
     if intent.kind != "narrative" and AMOUNT_ASKED.search(ent.text) and not any(
             re.search(r"\d|[一二三四五六七八九十百千万两]+(?:个|项|座|处|条|家|万|亿|公里|吨|亩)",
                       INDEX_CELL.sub("|", YEARS.sub("", x[2])))
-            for x in chosen) or _unit_not_stated(kb, ent, [x[2] for x in chosen]):
+            for x in chosen) or _unit_not_stated(kb, ent, [x[2] for x in chosen]) or (
+            intent.kind != "narrative" and _number_not_stated(kb, ent, [x[2] for x in chosen])):
         # "要完成多少处文物保护单位修缮": passages on the topic that state no quantity do not answer it
         return Answer("规划中没有写明这一数量。以下是与问题相关的原文，供查阅：\n" + "\n".join(lines),
                       tuple(dedupe(citations)), (), refused=True, trace=trace + ("no quantity in the passages",),
@@ -341,6 +342,29 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
 UNIT_OF_ASK = re.compile(r"多少(万?亿?(?:吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|座|处|家|条|台|套|户|人|张|辆|栋|元))")
 ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|计划|里|中|的|了|是|有|给|安排|一共|总共|共|至少|最少|不少于|"
                        r"每年|全年|大约|大概|约|应|需要|必须|[两二三四五六七八九十]年(?:内|间|里)?")
+
+
+ROLE_WORDS = re.compile(r"现状值|现状|目标值|目标|基期值|基期|完成值|指标值|数值|评价标准值|标准值|值|最高|最低|最多|最少|上限|下限|钱")
+
+
+def _number_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
+    """"森林覆盖率的现状值是多少" where the passages only list 森林覆盖率 among new indicators: no item that names
+    the subject also states a number, so the passages do not answer it (a unit asked is _unit_not_stated's)."""
+    if not re.search(r"多少|(?<!哪)几", ent.text) or UNIT_OF_ASK.search(ent.text):
+        return False
+    titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
+    asked = TITLE_MARKS.sub(" ", ent.text)
+    subject = bigrams(content(ROLE_WORDS.sub(" ", ASK_WORDS.sub(" ", asked)))) - bigrams(titles)
+    if len(subject) < 3:
+        return False
+    number = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d|年|月|日)")
+    for sentence in sentences:
+        # a table row is one item; in prose each clause or list item is
+        items = [sentence] if sentence.startswith("|") else re.split(r"[，,；;。:：、]", YEARS.sub(" ", sentence))
+        for clause in items:
+            if number.search(clause) and len(bigrams(clause) & subject) >= max(2, 0.34 * len(subject)):
+                return False
+    return True
 
 
 def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:

@@ -371,3 +371,27 @@ def test_a_running_total_is_the_thing_just_counted_at_that_stage(bot):
     assert check_number(total.text, [60]) and not check_number(total.text, [100]), total.text
     _, garden = talk(bot, "白玉兰推广三年行动，2026年11月底前白玉兰栽植及观赏点位累计要达到多少个？", "那特色园呢？")
     assert check_number(garden.text, [20]) and "座" in garden.text, garden.text  # the 2026 total, not 2025's 10
+
+
+def test_a_year_inside_a_period_the_table_gives_whole_is_refused(bot):
+    (answer,) = talk(bot, "闵行城市更新十五五规划，2027年那一年老旧小区整治改造面积要完成多少？")
+    assert answer.refused and "“十五五”时期" in answer.text and "2027年" in answer.text, answer.text
+    (unknown,) = talk(bot, "闵行城市更新十五五规划，2028年那一年老旧小区整治改造面积要完成多少？")
+    assert unknown.refused and "2028年" in unknown.text, unknown.text  # a year the plan never names
+    (end,) = talk(bot, "闵行城市更新十五五规划，到2030年老旧小区整治改造面积目标多少？")
+    assert not end.refused and check_number(end.text, [300]), end.text  # the period's last year is its target
+
+
+def test_a_milestone_the_table_does_not_have_is_refused_with_the_ones_it_has(bot):
+    (answer,) = talk(bot, "嘉定2026违法用地整治，江桥镇8月底前累计要完成多少亩？")
+    assert answer.refused and "6月底前" in answer.text and "8月底" in answer.text, answer.text
+
+
+def test_a_subject_the_passages_name_without_a_number_gets_no_quote_as_answer(bot):
+    (answer,) = talk(bot, "崇明2021年城市体检工作方案，自然湿地保有率的现状值是多少？")
+    assert answer.refused, answer.text
+
+
+def test_a_district_no_document_belongs_to_is_said(bot):
+    (answer,) = talk(bot, "长宁区城市更新十五五规划里，老旧小区整治改造面积目标是多少？")
+    assert answer.refused and "长宁区" in answer.text and not check_number(answer.text, [300]), answer.text
