@@ -609,8 +609,11 @@ class Assistant:
         words = [w for w in jieba.cut(query) if len(w) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
                  and not QUESTION_WORD.search(w)]  # "哪一年", "百分点", "多少个" ask; they name nothing
         # "建材行业" is absent but 建材 and 行业 are there: only a word whose head or tail is unknown is missing.
+        names = list(getattr(resolver, "doc_heads", {}).values())
         return [w for w in words if not resolver.in_corpus(w)
-                and not (resolver.in_corpus(w[:2]) and resolver.in_corpus(w[-2:]))]
+                and not (resolver.in_corpus(w[:2]) and resolver.in_corpus(w[-2:]))
+                and not UNIT_PHRASE.fullmatch(w)  # "每平方米" asks in a unit, it names nothing
+                and not any(_abbreviates(w, n) for n in names)]  # "经信委" of "…经济信息化委…"
 
     @staticmethod
     def _with_headers(kb, answer: Answer) -> Answer:
@@ -647,6 +650,27 @@ LOOK_BACK = re.compile(r"完成|成效|实际|回顾|取得|实现了|淘汰了|
 ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|呢|分别|各|相差|差|吗|有|一共|共|总共|大约|大概|约|的|了|"
                          r"个|项|座|条|处|家|台|套|间|株|万|亿|吨|公顷|亩|公里|千米|平方米|米|元|天|次|%|[？?，,。！!\s]")
 PARTS = re.compile(r"(?<=[？?])")
+
+
+UNIT_PHRASE = re.compile(r"每?[万亿千百]?(?:平方米|平方公里|平方千米|公顷|亩|吨|元|公里|千米|米|人|户|个|年|月|天|千瓦时)")
+
+
+def _abbreviates(word: str, name: str) -> bool:
+    """Is `word` a short form of a name in it ("经信委" in "上海市经济信息化委关于…"): its characters in order,
+    close together, the first and last of them present."""
+    at = name.find(word[0])
+    while at >= 0:
+        pos, ok = at, True
+        for ch in word[1:]:
+            nxt = name.find(ch, pos + 1)
+            if nxt < 0 or nxt - pos > 4:
+                ok = False
+                break
+            pos = nxt
+        if ok:
+            return True
+        at = name.find(word[0], at + 1)
+    return False
 
 
 def question_parts(text: str) -> list[str]:

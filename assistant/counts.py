@@ -332,4 +332,51 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
                   trace=(f"rank rows of {t.title} by {name} ({len(cells)} rows)",))
 
 
-EXECUTORS = (answer_metadata, answer_alias, answer_named_set, answer_table_rank, answer_by_attribute, answer_count, answer_table_filter)
+OWNER_ASKED = re.compile(r"哪个单位|哪些单位|哪个部门|哪些部门|哪家单位|谁负责|谁牵头|由谁|谁来|负责单位|责任单位|牵头单位|"
+                         r"牵头部门|责任部门|推进单位|是谁的任务|哪个单位的任务|哪个单位负责|归谁")
+OWNER_COLUMN = re.compile(r"责任|牵头|负责|推进单位|承办|实施主体|主体|配合")
+
+
+def answer_task_owner(kb, plan: QueryPlan) -> Answer | None:
+    """"对上海火车站开展专项监督检查由哪个单位负责": the task-list row whose words the question repeats, and its
+    责任单位 / 牵头单位 cell as printed."""
+    if not OWNER_ASKED.search(plan.question):
+        return None
+    named = set()
+    for d in _docs_in_scope(kb, plan):
+        named |= _grams(doc_title(kb, d["doc_id"]))
+    q = _grams(re.sub(OWNER_ASKED.pattern + r"|负责|是|的|由|哪|任务|工作", "", plan.question)) - named
+    if len(q) < 3:
+        return None
+    best = None
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        owners = [c for c in t.columns if OWNER_COLUMN.search(c)]
+        if not owners:
+            continue
+        rows: dict[int, list] = {}
+        for c in t.cells:
+            rows.setdefault(c.row, []).append(c)  # by row: a task list's label may be left blank
+        for cells in rows.values():
+            text = [c.raw for c in cells if c.column not in owners and c.raw.strip()]
+            label = cells[0].row_label or (max(text, key=len) if text else "")
+            words = _grams(cells[0].row_label + "".join(text))
+            score = len(words & q) / len(q)
+            if best is None or score > best[0]:
+                best = (score, t, label, cells, owners)
+    if best is None or best[0] < 0.35:
+        return None
+    _, t, label, cells, owners = best
+    found = [c for c in cells if c.column in owners]
+    if not found:
+        return None
+    shown = "；".join(f"{c.column}：{c.raw}" if c.raw.strip() else f"{c.column}一栏为空（原表可能与上一行合并）"
+                     for c in found)
+    short = label if len(label) <= 40 else label[:40] + "…"
+    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，“{short}”的{shown}。",
+                  dedupe(x for c in found[:1] for x in cell_citations(kb, t, c)), intent="lookup",
+                  trace=(f"task owner: row matched {best[0]:.2f}",))
+
+
+EXECUTORS = (answer_metadata, answer_alias, answer_named_set, answer_table_rank, answer_task_owner, answer_by_attribute, answer_count, answer_table_filter)

@@ -516,6 +516,14 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
         citations += prose_for_row(kb, t, label, cells)
     if not lines:
         return None
+    if len(figures) == 2 and figures[0].unit == figures[1].unit and re.search(
+            r"差多少|相差|高多少|低多少|多多少|少多少|贵多少|便宜多少|差距", plan.question):
+        # "集运和散运的水运运输价格差多少", "C级比E级高多少": the two rows' values of one column, subtracted
+        a, b = figures
+        gap = Figure("相差", abs(a.value - b.value), "个百分点" if a.unit == "%" else a.unit,
+                     f"|{fmt_num(a.value, 4)} − {fmt_num(b.value, 4)}|", (a, b))
+        lines.append(f"两者相差{fmt_num(gap.value, 4)}{gap.unit}（{gap.formula}）。")
+        figures.append(gap)
     return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="lookup",
                   trace=(f"row lookup: {len(matches)} rows",))
 

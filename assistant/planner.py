@@ -140,7 +140,7 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
         # A title the question paraphrases names the document more surely than a period or a place in it; a
         # district no document belongs to names none ("徐汇区…十五五规划" is not any 十五五 plan).
         all_titles, districts = _title_words(kb)
-        absent = not named and len(kb.docs) > 1 and _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts)
+        absent = not named and len(kb.docs) > 1 and _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts, kb)
         docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids and not absent else ())
     fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]
     meta_field = "+".join(dict.fromkeys(fields))
@@ -281,13 +281,18 @@ NOT_A_DISTRICT = re.compile(r"(?:示范|风貌|保护|开发|集聚|功能|试�
                             r"新城|老城|小|校|厂|矿|库|景观|生态|旅游|商|工业|农业|物流|居住)区$|^(?:本|全|各|该|我)")
 
 
-def _absent_districts(text: str, titles: dict[str, str], districts: dict[str, set[str]]) -> list[str]:
-    """Districts the question names that no document's title carries, when the documents are districts' own
-    ("徐汇区城市更新“十五五”规划" among 黄浦区's and 闵行区's)."""
+def _absent_districts(text: str, titles: dict[str, str], districts: dict[str, set[str]], kb=None) -> list[str]:
+    """Districts the question names as a document's owner that no document's title carries and no document even
+    mentions ("徐汇区城市更新“十五五”规划" among 黄浦区's and 闵行区's); a district a document lists as a row
+    ("名单里松江区是哪个区域") is asked about, not named as an owner."""
     if not any(districts.values()):
         return []
     out = []
     for m in DISTRICT.finditer(text):
+        if not re.match(r"[^，,。？?；;]{0,24}?(?:规划|方案|计划|通知|意见|办法|细则|名单|名录|要求)", text[m.end():]):
+            continue  # no document kind follows: the district is what is asked about
+        if kb is not None and any(m.group(0) in kb.text_of(d["doc_id"]) for d in kb.docs):
+            continue
         if m.start() and not re.match(r"[市，,、“《\s]", text[m.start() - 1]):
             continue  # "罗泾镇居民区": a word that ends in 区, not a district named on its own
         w = m.group(0)
@@ -305,7 +310,7 @@ def missing_document(text: str, kb) -> str:
         return ""
     titles = {d["doc_id"]: " ".join(document_titles(d)) for d in kb.docs}
     all_titles, districts = _title_words(kb)
-    absent = _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts)
+    absent = _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts, kb)
     if absent:
         return f"知识库中没有{'、'.join(absent)}的文件，无法回答。请确认文件名称，或先导入该文件。"
     words = [w for w in dict.fromkeys(SCOPE_WORD.findall(re.sub(r"《[^》]*》", "", text)))
@@ -489,7 +494,7 @@ def scope_documents(text: str, kb) -> tuple[str, ...]:
     near = [d for s, d in scored if s >= top - 0.05]
     # "静安区城市更新“十五五”规划" must not be answered from 黄浦区's: a district the question names and some
     # titles carry must be in the chosen document's title
-    if _absent_districts(plain_q, all_titles, districts):
+    if _absent_districts(plain_q, all_titles, districts, kb):
         return ()  # "徐汇区城市更新规划" where no document is 徐汇区's: no other district's plan answers it
     places = [w for w in DISTRICT.findall(plain_q) if any(w in t for t in all_titles.values())]
     if places:

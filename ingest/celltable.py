@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows,
+from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, find_anchors, initial_rows, is_unit_cell,
                              width_candidates)
 from ingest.structure import TOC_ENTRY
 from ingest.header import STRONG, column_names, header_score, is_header_run
@@ -21,7 +21,8 @@ from ingest.values import GAP
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
 CAPTION_TAIL = re.compile(
-    r"(?:[^，。；;]{2,}(?:表|一览表|清单|指标|指标体系|目标|任务|计划|分解|汇总|情况))(?:[（(][^（）()]{1,16}[）)])?$")
+    r"(?:[^，。；;]{2,}(?:表|一览表|清单|指标|指标体系|目标|任务|计划|分解|汇总|情况|名录|名单|目录|价格标准|基价|明细))"
+    r"(?:[（(][^（）()]{1,16}[）)])?$")
 UNIT_LINE = re.compile(r"(?:^|\s)(?:面积)?单位[：:]\s*\S+")
 NOTE_LINE = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*\d*\s*[：:]")
 ATTACHMENT = re.compile(r"^附件\s*\d*\s*[：:]?\s*$")
@@ -129,7 +130,7 @@ def read_cell_table(lines: list[str], start: int) -> CellTable | None:
         return None
     sizes = [hi - lo for lo, hi in groups[:30]]
     lines_layout = sorted(sizes)[len(sizes) // 2] >= 3
-    head_text = [lines[x].strip() for lo, hi in groups[:3] for x in range(lo, hi)]
+    head_text = [lines[x].strip() for lo, hi in groups[:3 if lines_layout else 8] for x in range(lo, hi)]
     if not is_header_run(head_text[:14], bool(caption)) and not (caption and lines_layout is False):
         return None
     has_text_column = any(TEXT_COLUMN.search(t) for t in head_text[:16] if header_score(t) >= 1)
@@ -153,7 +154,12 @@ def read_cell_table(lines: list[str], start: int) -> CellTable | None:
                     and not re.match(r"^\*?\d+$", lines[lo].strip())))))
             prev_size = hi - lo
         else:
-            cells.append(StreamCell(_join(lines[lo:hi]), lo, hi, gap=True))
+            text = _join(lines[lo:hi])
+            if cells and _continues_cell(cells[-1].text, text):
+                # "建设用地总规模" ⏎⏎ "（平方公里）", "36" ⏎⏎ "（2021年-2025年）": a cell the page wrapped into two
+                cells[-1] = StreamCell(cells[-1].text + text, cells[-1].lo, hi, gap=cells[-1].gap)
+            else:
+                cells.append(StreamCell(text, lo, hi, gap=True))
         end = hi
         if len(cells) > MAX_CELLS:
             break
@@ -207,6 +213,26 @@ def _notes(lines: list[str], end: int) -> tuple[list[str], int]:
     return notes, end
 
 
+PAREN_ONLY = re.compile(r"^[（(][^（）()]{1,24}[）)]$")
+UNIT_TAIL = re.compile(r"^[\u4e00-\u9fff]{1,12}[（(](?:%|[万亿千百]?(?:平方公里|平方千米|平方米|公里|千米|米|公顷|亩|吨|元|个|项|座|"
+                       r"处|人|户|套|间|张|条|辆|台|家)(?:[（(][^（）()]{1,4}[）)])?(?:/[\u4e00-\u9fff]{1,3})?)[）)]$")
+
+
+def _continues_cell(before: str, text: str) -> bool:
+    """Is this block the rest of the cell before it? A block wholly in brackets (a unit, a period, a note) is;
+    so is "规模（平方公里）" after a name that has no unit of its own ("年均土地储备计划")."""
+    if not before or before.endswith(("）", ")")) or header_score(before) == 2:
+        return False
+    named = header_score(before) >= 1  # a column name: its bracket is its own cell ("现状" ⏎ "（2025年）")
+    if PAREN_ONLY.match(text):
+        return not named and header_score(text) != 2
+    return bool(UNIT_TAIL.match(text)) and bool(re.fullmatch(r"[\u4e00-\u9fff“”]{4,30}", before)) and not named and (
+        not is_unit_cell(text) and len(text.split("（")[0].split("(")[0]) >= 2)  # "块（条）" is a unit cell of its own
+
+
+YEARISH_CELL = re.compile(r"^(?:19|20)\d{2}")
+
+
 def _split_header(cells: list[StreamCell], lines_layout: bool,
                   captioned: bool = False) -> tuple[list[str] | None, list[StreamCell]]:
     if not cells:
@@ -236,9 +262,20 @@ def _split_header(cells: list[StreamCell], lines_layout: bool,
             s = f
     else:
         s = f - 1 if f >= 1 and header_score(texts[f - 1]) <= 0 else f
-    if s <= 0 or not is_header_run(texts[:s], captioned):
+        while s >= 3 and header_score(texts[s - 1]) <= 0 and (len(texts[s - 1].strip()) <= 2 or len(texts[s - 1]) > 24):
+            s -= 1  # "A" ⏎ "华山路以东…" ⏎ "/": a short code and a description before the first value are data too
+    if s <= 0 or not (is_header_run(texts[:s], captioned) or captioned and _word_header(texts[:s], texts[s:s + 12])):
         return ([], cells) if _headerless_ok(texts) else (None, [])
     return texts[:s], cells[s:]
+
+
+def _word_header(head: list[str], after: list[str]) -> bool:
+    """Under a caption, a run of short column words ("末端处置 | 水运运输 | … | 总计") over rows that are mostly
+    numbers is a header even when none of its words is a usual column name."""
+    if not 3 <= len(head) <= 12 or not all(re.fullmatch(r"[\u4e00-\u9fff“”（）()/、]{2,14}", h.strip()) for h in head):
+        return False
+    numbers = sum(cell_type(t) in ("int", "num", "pct", "bound", "empty") or t.strip() in ("/", "—", "-") for t in after)
+    return numbers >= 0.5 * len(after)
 
 
 def _headerless_ok(texts: list[str]) -> bool:

@@ -282,7 +282,10 @@ def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ())
         repeats = nxt < width and re.sub(r"\s", "", names[nxt]) == s and textual and not roles[nxt] and len(
             {v for v in values if v not in EMPTY_MARKS}) <= 0.5 * len(values) and len(
             {r[nxt] for r in data if nxt < len(r)}) >= 0.8 * len(data)
-        if label_at is None and (repeats or (GROUP_HEADER.search(s) and nxt < width and (
+        # "所在区 | 产业区域名称": the place a named item lies in groups it; the name names the row
+        located = re.match(r"^所在(?:区|区县|地|区位|街镇|镇)$", s) and nxt < width and re.search(
+            r"名称$", re.sub(r"\s", "", names[nxt]))
+        if label_at is None and (repeats or located or (GROUP_HEADER.search(s) and nxt < width and (
                 roles[nxt] == "index" or (not roles[nxt] and share(nxt, "text") >= 0.6))) or (
                 textual and merged and next_full)):
             # 类别 | 序号 | 指标 …, 一级指标 | 二级指标 …, 任务名称 (merged) | 任务内容: a group over its rows

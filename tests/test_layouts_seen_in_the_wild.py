@@ -251,3 +251,47 @@ def test_an_attachment_list_is_no_run_of_headings_and_its_glued_marker_no_captio
     assert t.title == "郊野公园建设项目表" and t.columns == ("序号", "项目名称", "位置", "面积", "备注"), t.columns
     assert "绿道建设计划表" not in t.section_path and "资金测算表" not in t.section_path, t.section_path
     assert [c.raw for c in t.cells if c.row_label == "九棵树森林公园" and c.column == "面积"] == ["478"]
+
+
+def _cell_doc(*blocks: str) -> str:
+    return "# 某市某某通知\n\n一、总体要求\n\n正文。\n\n" + "\n\n".join(blocks) + "\n"
+
+
+def test_a_list_captioned_minglu_is_a_table():
+    cells = ["序号", "栖息地名称", "所在区位", "面积（ha）"]
+    for i, (name, place, area) in enumerate([("甲湿地栖息地", "甲区甲镇", "32.83"), ("乙鸟类栖息地", "乙区乙镇", "13.77"),
+                                             ("丙蛙类栖息地", "丙区丙镇", "9.67"), ("丁湿地生态修复", "丁区丁镇", "62.02")], 1):
+        cells += [str(i), name, place, area]
+    doc = parse_bytes("名录.md", _cell_doc("附件", "某市野生动物栖息地名录（第一批）", *cells).encode("utf-8"))
+    (t,) = doc.tables
+    assert t.title == "某市野生动物栖息地名录（第一批）" and len(t.row_labels) == 4, (t.title, t.columns)
+
+
+def test_a_cell_wrapped_into_a_bracket_block_is_one_cell():
+    cells = ["指标名称", "2025年", "2030年", "指标性质", "建设用地总规模", "（平方公里）", "3139", "≤3200", "约束性",
+             "年均土地供应规模", "（平方公里）", "36", "（2021年-2025年）", "35-40", "预期性",
+             "年均土地储备计划", "规模（平方公里）", "30-40", "（2021年-2025年）", "50-60", "预期性"]
+    doc = parse_bytes("土地.md", _cell_doc("表1 主要指标", *cells).encode("utf-8"))
+    (t,) = doc.tables
+    assert t.columns == ("指标名称", "2025年", "2030年", "指标性质"), t.columns
+    assert {c.row_label for c in t.cells} == {"建设用地总规模", "年均土地供应规模", "年均土地储备计划规模"}
+    assert [c.raw for c in t.cells if c.row_label == "年均土地储备计划规模" and c.column == "2030年"] == ["50-60"]
+
+
+def test_plain_column_words_under_a_caption_head_a_price_matrix():
+    cells = ["结算项目处置路径", "末端处置", "水运运输", "陆运运输", "总计",
+             "甲焚烧厂", "269", "/", "/", "269", "集运至乙基地", "175.95", "71.07", "/", "269",
+             "散运至乙基地", "188.38", "65.14", "/", "269", "直运至乙基地", "189", "/", "/", "189"]
+    doc = parse_bytes("价格.md", _cell_doc("附件", "某某结算价格汇总表", "单位：元/吨", *cells).encode("utf-8"))
+    (t,) = doc.tables
+    assert t.columns[1:] == ("末端处置", "水运运输", "陆运运输", "总计"), t.columns
+    assert [c.raw for c in t.cells if c.row_label == "散运至乙基地" and c.column == "水运运输"] == ["65.14"]
+
+
+def test_a_short_code_and_its_description_are_data_not_header():
+    cells = ["区域等级", "区域", "2023年土地使用权基价", "（元/平方米）", "A", "华山路以东，肇家浜路以北，龙华港，黄浦江沿线", "/",
+             "B", "华山路以西，肇家浜路以南，凯旋路以东一带区域", "/", "C", "凯旋路以西，中山西路以南，龙华港以北区域", "13900",
+             "D", "龙华港以南，沪闵路东南，淀浦河以北。", "10700", "E", "淀浦河以南", "8300"]
+    doc = parse_bytes("基价.md", _cell_doc("一、区域划分及土地使用权基价标准", *cells).encode("utf-8"))
+    (t,) = doc.tables
+    assert t.columns[:2] == ("区域等级", "区域") and "C" in t.row_labels, (t.columns, t.row_labels)

@@ -93,3 +93,47 @@ def test_a_period_word_beside_a_name_is_no_misspelt_indicator(bot):
 def test_a_year_printed_as_a_column_is_a_year_the_plan_states(bot):
     answer = ask(bot, "造林项目计划表里，生态公益林2023年计划实施多少？")
     assert "没有提到2023年" not in answer.text and check_number(answer.text, [2500]), answer.text
+
+
+TASKS = """# 某区2025年生活垃圾分类工作实施方案
+
+一、工作任务
+
+附件
+
+2025年生活垃圾分类减量推进工作任务清单
+
+| 序号 | 任务内容 | 责任单位 |
+| --- | --- | --- |
+| 1 | 对火车站开展专项监督检查，提高公共区域生活垃圾分类实效。 | 区站管委办 |
+| 2 | 推广“包装有度”小程序，抽查礼盒过度包装。 | 区市场监管局 |
+| 3 | 推进学校生活垃圾分类教育。 | 区教育局 |
+
+二、结算价格
+
+| 处置路径 | 末端处置 | 水运运输 |
+| --- | --- | --- |
+| 集运至某基地 | 175.95 | 71.07 |
+| 散运至某基地 | 188.38 | 65.14 |
+"""
+
+
+@pytest.fixture(scope="module")
+def tasks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tasks")
+    path = folder / "垃圾分类实施方案.md"
+    path.write_text(TASKS, encoding="utf-8")
+    settings = load_settings(data_dir=folder / "data", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    return Assistant(settings)
+
+
+def test_the_unit_responsible_for_a_task_described_in_words(tasks):
+    answer = ask(tasks, "礼盒过度包装的抽查是哪个单位的任务？")
+    assert "区市场监管局" in answer.text and "区站管委办" not in answer.text, answer.text
+    assert any("区市场监管局" in c.quote for c in answer.citations)
+
+
+def test_two_rows_of_one_column_and_their_difference(tasks):
+    answer = ask(tasks, "集运和散运至某基地的水运运输价格相差多少？")
+    assert check_number(answer.text, [71.07, 65.14, 5.93]), answer.text
