@@ -223,6 +223,8 @@ def _continues_cell(before: str, text: str) -> bool:
     so is "规模（平方公里）" after a name that has no unit of its own ("年均土地储备计划")."""
     if not before or before.endswith(("）", ")")) or header_score(before) == 2:
         return False
+    if re.search(r"(?:19|20)\d{2}$", before) and re.match(r"^[年月][\u4e00-\u9fff\d]", text) and len(text) <= 12:
+        return True  # "2024-2026" ⏎⏎ "年任务量", "2014" ⏎⏎ "年12月底": a year the page broke off its word
     named = header_score(before) >= 1  # a column name: its bracket is its own cell ("现状" ⏎ "（2025年）")
     if PAREN_ONLY.match(text):
         return not named and header_score(text) != 2
