@@ -183,7 +183,7 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
     comparator, threshold = "", None
     th = THRESHOLD.search(text)
     if th and kind in ("filter", "list", "lookup", "count", "fact", "narrative") and re.search(
-            r"哪些|哪几|几个|多少个|有哪", text):
+            r"哪些|哪几|几[个项处座条家所块]|多少[个项处座条家所]|有哪", text):
         word = th.group(1) or th.group(6)
         comparator = THRESHOLD_COMPARATOR.get(word, "")
         threshold = float(th.group(2) or th.group(4))

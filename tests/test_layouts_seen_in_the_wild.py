@@ -274,6 +274,7 @@ def test_a_cell_wrapped_into_a_bracket_block_is_one_cell():
     doc = parse_bytes("土地.md", _cell_doc("表1 主要指标", *cells).encode("utf-8"))
     (t,) = doc.tables
     assert t.columns == ("指标名称", "2025年", "2030年", "指标性质"), t.columns
+    assert t.roles[-1] == "attribute"  # 指标性质 over 约束性/预期性 is the 属性 column
     assert {c.row_label for c in t.cells} == {"建设用地总规模", "年均土地供应规模", "年均土地储备计划规模"}
     assert [c.raw for c in t.cells if c.row_label == "年均土地储备计划规模" and c.column == "2030年"] == ["50-60"]
 

@@ -137,3 +137,8 @@ def test_the_unit_responsible_for_a_task_described_in_words(tasks):
 def test_two_rows_of_one_column_and_their_difference(tasks):
     answer = ask(tasks, "集运和散运至某基地的水运运输价格相差多少？")
     assert check_number(answer.text, [71.07, 65.14, 5.93]), answer.text
+
+
+def test_rows_past_a_bound_asked_with_a_measure_word_are_counted(bot):
+    answer = ask(bot, "公园绿地重点建设计划表里，面积超过10公顷的有几处？")
+    assert check_number(answer.text, [3]) and "运河景观带" in answer.text and "滨江绿地建设" not in answer.text, answer.text
