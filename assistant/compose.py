@@ -127,16 +127,21 @@ def _anchors(part: str, sentence: str):
 GENERIC_PIECES = {"完成", "任务", "建设", "目标", "要求", "达到", "全区", "全市", "一共", "多少"}
 
 
+def _facts_by_sentence(kb, plan: QueryPlan) -> dict[str, list]:
+    """The prose facts of the documents in scope, grouped by the sentence that states them (document order)."""
+    out: dict[str, list] = {}
+    for f in kb.facts:
+        if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids:
+            out.setdefault(f.sentence, []).append(f)
+    return out
+
+
 def _sum_in_one_sentence(kb, plan: QueryPlan, parts: list[str]) -> Answer | None:
     """"高标准农田新增建设和改造提升一共多少万亩" over "完成新增建设13万亩、改造提升11万亩高标准农田任务": one
     sentence prints every part's words, each followed by its quantity; the parts' quantities, then their sum."""
     asked = plain_bigrams("".join(parts))
     best = None
-    sentences: dict[str, list] = {}
-    for f in kb.facts:
-        if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids:
-            sentences.setdefault(f.sentence, []).append(f)
-    for sentence, facts in sentences.items():
+    for sentence, facts in _facts_by_sentence(kb, plan).items():
         if len(facts) < len(parts) or len(asked & plain_bigrams(sentence)) < 0.5 * len(asked):
             continue
         placed = []  # (part, fact) with the fact the first quantity printed after the part's words
@@ -187,11 +192,7 @@ def answer_level_before(kb, plan: QueryPlan) -> Answer | None:
     named = plain_bigrams(LEVEL_NOW.sub("", plan.question))
     asked = named - titles
     best = None
-    by_sentence: dict[str, list] = {}
-    for f in kb.facts:
-        if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids:
-            by_sentence.setdefault(f.sentence, []).append(f)
-    for sentence, facts in by_sentence.items():
+    for sentence, facts in _facts_by_sentence(kb, plan).items():
         overlap = len(asked & plain_bigrams(sentence))
         if overlap < 2:
             continue
@@ -500,11 +501,10 @@ def answer_shared_noun_sum(kb, plan: QueryPlan) -> Answer | None:
         return None
     verbs, noun = (m.group(1), m.group(2)), m.group(3)
     tail = plain_bigrams(noun[-2:]) or plain_bigrams(noun)
-    for sentence in dict.fromkeys(f.sentence for f in kb.facts if not plan.scope.doc_ids or f.doc_id in plan.scope.doc_ids):
+    for facts in _facts_by_sentence(kb, plan).values():
         parts = []
         for verb in verbs:
-            hit = next((f for f in kb.facts if f.sentence == sentence and f.action == verb and (
-                tail & plain_bigrams(f.subject))), None)
+            hit = next((f for f in facts if f.action == verb and (tail & plain_bigrams(f.subject))), None)
             if hit is None:
                 break
             parts.append(hit)

@@ -573,8 +573,7 @@ class Assistant:
         """A prose follow-up keeps what it does not change: "那到2025年底累计呢" the thing counted before, "那特色园呢"
         the stage (year, running total) asked before."""
         own = tx.content(ent.text)
-        stage = re.compile(r"^(?:那么?|到|截至|截止)|(?:19|20)\d{2}年?|\d{1,2}月|底|末|前|累计|总计|一共|总共|新增|呢|的|要|是|多少|几")
-        subject = re.sub(r"[^\u4e00-\u9fff]", "", stage.sub("", own))
+        subject = re.sub(r"[^\u4e00-\u9fff]", "", STAGE_WORDS.sub("", own))
         before = tx.content(prev.question)
         if len(subject) < 2:
             # only the stage changes: the thing the answer before counted, at the stage asked now
@@ -652,6 +651,8 @@ ONLY_ASKING = re.compile(r"请问|多少|几|是|什么|哪个|哪些|哪|谁|�
 PARTS = re.compile(r"(?<=[？?])")
 
 
+# the words of a prose follow-up that name only its stage (a date, a running total), not what is counted
+STAGE_WORDS = re.compile(r"^(?:那么?|到|截至|截止)|(?:19|20)\d{2}年?|\d{1,2}月|底|末|前|累计|总计|一共|总共|新增|呢|的|要|是|多少|几")
 UNIT_PHRASE = re.compile(r"每?[万亿千百]?(?:平方米|平方公里|平方千米|公顷|亩|吨|元|公里|千米|米|人|户|个|年|月|天|千瓦时)")
 
 

@@ -139,8 +139,8 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
         named = _leading_name(text, kb) or scope_documents("".join(chars), kb) or scope_documents(text, kb)
         # A title the question paraphrases names the document more surely than a period or a place in it; a
         # district no document belongs to names none ("徐汇区…十五五规划" is not any 十五五 plan).
-        all_titles, districts = _title_words(kb)
-        absent = not named and len(kb.docs) > 1 and _absent_districts(re.sub(r"《[^》]*》", "", text), all_titles, districts, kb)
+        absent = not named and len(kb.docs) > 1 and _absent_districts(
+            re.sub(r"《[^》]*》", "", text), *_title_words(kb), kb)
         docs = named or (tuple(sorted(ent.doc_ids)) if ent.doc_ids and not absent else ())
     fields = [field for field, pattern in META_PATTERNS if pattern.search(text)]
     meta_field = "+".join(dict.fromkeys(fields))
@@ -291,14 +291,14 @@ def _absent_districts(text: str, titles: dict[str, str], districts: dict[str, se
     for m in DISTRICT.finditer(text):
         if not re.match(r"[^，,。？?；;]{0,24}?(?:规划|方案|计划|通知|意见|办法|细则|名单|名录|要求)", text[m.end():]):
             continue  # no document kind follows: the district is what is asked about
-        if kb is not None and any(m.group(0) in kb.text_of(d["doc_id"]) for d in kb.docs):
-            continue
         if m.start() and not re.match(r"[市，,、“《\s]", text[m.start() - 1]):
             continue  # "罗泾镇居民区": a word that ends in 区, not a district named on its own
         w = m.group(0)
         forms = {w, w[1:]} if len(w) == 4 else {w}  # "那黄浦区" is 黄浦区
         if NOT_A_DISTRICT.search(w) or any(f in t or f[:-1] in t for f in forms for t in titles.values()):
             continue
+        if kb is not None and any(w in kb.text_of(d["doc_id"]) for d in kb.docs):
+            continue  # the documents' text mentions it: read last, the other tests are cheaper
         out.append(w)
     return list(dict.fromkeys(out))
 

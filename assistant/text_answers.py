@@ -347,24 +347,36 @@ ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|�
 ROLE_WORDS = re.compile(r"现状值|现状|目标值|目标|基期值|基期|完成值|指标值|数值|评价标准值|标准值|值|最高|最低|最多|最少|上限|下限|钱")
 
 
+BARE_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d|年|月|日)")
+
+
+def _asked_subject(kb, ent: Entities, text: str, *fillers: re.Pattern) -> set[str]:
+    """The bigrams of what the question asks about: no 《titles》, asking words, `fillers` or the named
+    documents' own title words."""
+    asked = ASK_WORDS.sub(" ", TITLE_MARKS.sub(" ", text))
+    for words in fillers:
+        asked = words.sub(" ", asked)
+    titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
+    return bigrams(content(asked)) - bigrams(titles)
+
+
+def _a_clause_states(items, number: re.Pattern, subject: set[str], need: float) -> bool:
+    """Does one clause (or list item) hold both a number and `need` of the subject's bigrams?"""
+    return any(number.search(clause) and len(bigrams(clause) & subject) >= need for clause in items)
+
+
 def _number_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
     """"森林覆盖率的现状值是多少" where the passages only list 森林覆盖率 among new indicators: no item that names
     the subject also states a number, so the passages do not answer it (a unit asked is _unit_not_stated's)."""
     if not re.search(r"多少|(?<!哪)几", ent.text) or UNIT_OF_ASK.search(ent.text):
         return False
-    titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
-    asked = TITLE_MARKS.sub(" ", ent.text)
-    subject = bigrams(content(ROLE_WORDS.sub(" ", ASK_WORDS.sub(" ", asked)))) - bigrams(titles)
+    subject = _asked_subject(kb, ent, ent.text, ROLE_WORDS)
     if len(subject) < 3:
         return False
-    number = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d|年|月|日)")
-    for sentence in sentences:
-        # a table row is one item; in prose each clause or list item is
-        items = [sentence] if sentence.startswith("|") else re.split(r"[，,；;。:：、]", YEARS.sub(" ", sentence))
-        for clause in items:
-            if number.search(clause) and len(bigrams(clause) & subject) >= max(2, 0.34 * len(subject)):
-                return False
-    return True
+    need = max(2, 0.34 * len(subject))
+    # a table row is one item; in prose each clause or list item is
+    return not any(_a_clause_states([sentence] if sentence.startswith("|") else re.split(
+        r"[，,；;。:：、]", YEARS.sub(" ", sentence)), BARE_NUMBER, subject, need) for sentence in sentences)
 
 
 def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
@@ -374,16 +386,13 @@ def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
     if not m:
         return False
     unit = m.group(1)
-    titles = "".join(kb.doc_label(d) for d in (ent.doc_ids or ()))
-    subject = bigrams(content(ASK_WORDS.sub(" ", TITLE_MARKS.sub(" ", ent.text[:m.start()])))) - bigrams(titles)
+    subject = _asked_subject(kb, ent, ent.text[:m.start()])
     if len(subject) < 2:
         return False
     number = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?" + re.escape(unit.lstrip("万亿")))
-    for sentence in sentences:
-        for clause in re.split(r"[，,；;。:：|]", sentence):
-            if number.search(clause) and len(bigrams(clause) & subject) >= max(1, 0.6 * len(subject)):
-                return False
-    return True
+    need = max(1, 0.6 * len(subject))
+    return not any(_a_clause_states(re.split(r"[，,；;。:：|]", sentence), number, subject, need)
+                   for sentence in sentences)
 
 
 def answer_audit(kb, ent: Entities, intent: Intent) -> Answer:

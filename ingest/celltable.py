@@ -232,9 +232,6 @@ def _continues_cell(before: str, text: str) -> bool:
         not is_unit_cell(text) and len(text.split("（")[0].split("(")[0]) >= 2)  # "块（条）" is a unit cell of its own
 
 
-YEARISH_CELL = re.compile(r"^(?:19|20)\d{2}")
-
-
 def _split_header(cells: list[StreamCell], lines_layout: bool,
                   captioned: bool = False) -> tuple[list[str] | None, list[StreamCell]]:
     if not cells:

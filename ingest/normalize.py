@@ -14,8 +14,10 @@ import unicodedata
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
 SENTENCE_END = "。；！？;!?"
-UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|座(?!谈)|处|家(?!庭|居|具)|辆|平方|立方|公里|千米|米|标|重量箱|户(?!籍|外)|"
-                        r"人(?!民|员|口)|元|项(?!目)|千瓦|兆瓦|度|蒸吨|天(?!津|然|气|下)|年|倍|多|以上|以内|左右)")
+# unit characters that also begin a word ("1" ⏎ "天津市…" is an attachment number and a name, not "1天")
+NAME_SAFE_UNITS = r"座(?!谈)|家(?!庭|居|具)|户(?!籍|外)|项(?!目)|天(?!津|然|气|下)"
+UNIT_START = re.compile(r"^(万|亿|千|百|吨|%|个|台|套|处|辆|平方|立方|公里|千米|米|标|重量箱|人(?!民|员|口)|元|千瓦|兆瓦|度|蒸吨|"
+                        r"年|倍|多|以上|以内|左右|" + NAME_SAFE_UNITS + ")")
 MAX_CELL_CHARS = 40
 FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")  # between table fields in plain text
 NUMERIC_FIELD = re.compile(r"^[〔\[(（]?[+-]?\d+(?:\.\d+)?%?[〕\])）]?$")
@@ -222,8 +224,8 @@ def open_pipe_rows(lines: list[str]) -> list[str]:
 
 STRONG_HEADER = re.compile(r"^(?:序号|编号|单位|名称|单位名称|用户名称|项目|项目名称|指标|地区|区县|备注|合计|小计|总计|时间|日期)$")
 NUMBER_LINE = re.compile(r"^\s*[\d.,]+\s*$")
-GOES_ON = re.compile(r"^\s*(?:[年月日号个元万亿%％、，。；：）)/／~～—\-]|千瓦|平方|公里|千米|米|亩|吨|户(?!籍|外)|倍|家(?!庭|居|具)|"
-                     r"项(?!目)|座(?!谈)|天(?!津|然|气|下)|小时)")  # "1" ⏎ "天津市…" is an attachment number and a name
+GOES_ON = re.compile(r"^\s*(?:[年月日号个元万亿%％、，。；：）)/／~～—\-]|千瓦|平方|公里|千米|米|亩|吨|倍|小时|"
+                     + NAME_SAFE_UNITS + ")")
 OPEN_END = re.compile(r"[（(“《、，：/／\-—~～]\s*$")
 
 

@@ -51,14 +51,19 @@ PLAN = """# 某区关于加快推进公园城市建设的实施意见
 """
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("parks")
-    path = folder / "公园城市实施意见.md"
-    path.write_text(PLAN, encoding="utf-8")
+def assistant_over(tmp_path_factory, name: str, text: str) -> Assistant:
+    """An assistant over one markdown document written to a fresh folder."""
+    folder = tmp_path_factory.mktemp("plan")
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
     settings = load_settings(data_dir=folder / "data", embedder="hash")
     assert not ingest_paths(settings, [path]).failed
     return Assistant(settings)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    return assistant_over(tmp_path_factory, "公园城市实施意见.md", PLAN)
 
 
 def ask(bot, q):
@@ -120,12 +125,7 @@ TASKS = """# 某区2025年生活垃圾分类工作实施方案
 
 @pytest.fixture(scope="module")
 def tasks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tasks")
-    path = folder / "垃圾分类实施方案.md"
-    path.write_text(TASKS, encoding="utf-8")
-    settings = load_settings(data_dir=folder / "data", embedder="hash")
-    assert not ingest_paths(settings, [path]).failed
-    return Assistant(settings)
+    return assistant_over(tmp_path_factory, "垃圾分类实施方案.md", TASKS)
 
 
 def test_the_unit_responsible_for_a_task_described_in_words(tasks):
