@@ -17,7 +17,7 @@ from ingest.cellgrid import (DROPPED, StreamCell, T_INDEX, align, cell_type, fin
                              width_candidates)
 from ingest.structure import TOC_ENTRY
 from ingest.header import STRONG, column_names, header_score, is_header_run
-from ingest.values import GAP
+from ingest.values import GAP, parse_value
 
 TABLE_TITLE = re.compile(r"^(专栏|附表|表)\s*[一二三四五六七八九十百\d]+(?:[-－.．]\d+)?\s*[：:、\s]?")
 CAPTION_TAIL = re.compile(
@@ -25,7 +25,7 @@ CAPTION_TAIL = re.compile(
     r"(?:[（(][^（）()]{1,16}[）)])?$")
 UNIT_LINE = re.compile(r"(?:^|\s)(?:面积)?单位[：:]\s*\S+")
 NOTE_LINE = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*\d*\s*[：:]")
-ATTACHMENT = re.compile(r"^附件\s*\d*\s*[：:]?\s*$")
+ATTACHMENT = re.compile(r"^附[件表]\s*\d*\s*[：:]?\s*$")
 STOP_HEADING = re.compile(
     r"^(?:#{1,6}\s|第[一二三四五六七八九十百\d]+(?:章|节|部分)|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
 TEXT_COLUMN = re.compile(r"内容|任务|职责|措施|说明|要求|方法|定义|解释|情况|备注|名称|项目|指标")
@@ -108,10 +108,10 @@ def read_cell_table(lines: list[str], start: int) -> CellTable | None:
             pre.append(joined)
             i = j
             continue
-        if ATTACHMENT.match(s) or re.match(r"^附件\s*\d*\s*[：:]", s):
+        if ATTACHMENT.match(s) or re.match(r"^附[件表]\s*\d*\s*[：:]", s):
             pre.append(joined)
-            if is_caption(re.sub(r"^附件\s*\d*\s*[：:]\s*(?:\d+[.、．])?", "", joined)):
-                caption = caption or re.sub(r"^附件\s*\d*\s*[：:]\s*", "", joined)
+            if is_caption(re.sub(r"^附[件表]\s*\d*\s*[：:]\s*(?:\d+[.、．])?", "", joined)):
+                caption = caption or re.sub(r"^附[件表]\s*\d*\s*[：:]\s*", "", joined)
         elif UNIT_LINE.search(s) and len(s) <= 160:
             # "制表日期：2026.1 … 单位：亩": the unit goes on its own line, under the caption
             m = UNIT_LINE.search(joined)
@@ -263,6 +263,12 @@ def _split_header(cells: list[StreamCell], lines_layout: bool,
         s = f - 1 if f >= 1 and header_score(texts[f - 1]) <= 0 else f
         while s >= 3 and header_score(texts[s - 1]) <= 0 and (len(texts[s - 1].strip()) <= 2 or len(texts[s - 1]) > 24):
             s -= 1  # "A" ⏎ "华山路以东…" ⏎ "/": a short code and a description before the first value are data too
+        later = Counter(t.strip() for t in texts[f:f + 400])
+        while s >= 3 and (later[texts[s - 1].strip()] >= 2 or header_score(texts[s - 1]) <= 0 and re.fullmatch(
+                r"[\u4e00-\u9fff]{1,6}(?:镇|街道|乡|新区|区|县)", texts[s - 1].strip())):
+            # "南桥镇 ⏎ 等级 ⏎ 0.55 …": a word the rows below print again (等级 | 社区 under every town), and the
+            # place before it, are the first row's labels even when they look like column names
+            s -= 1
     if s <= 0 or not (is_header_run(texts[:s], captioned) or captioned and _word_header(texts[:s], texts[s:s + 12])):
         return ([], cells) if _headerless_ok(texts) else (None, [])
     return texts[:s], cells[s:]
@@ -323,7 +329,7 @@ def _fit_width(header, data, n, anchors, index_col, lines_layout):
     lead_group = bool(header) and bool(GROUP_NAME.search(re.sub(r"\s", "", header[0])))
     rows, score = align(data, n, anchors, index_col, lines_layout, lead_group=lead_group)
     profile = _profiles(data, rows, n, anchors)
-    names, fit = column_names(header, n, lambda c, name: _fit(profile[c], name), lines_layout)
+    names, fit = column_names(header, n, _Fits(profile, _sums(data, rows, n, anchors)), lines_layout)
     seen = Counter(col for row in rows for col, _ in row if col >= 0)
     observed = [seen[c] / max(1, len(rows)) for c in range(n)]
     expect = [_expectation(name, c, index_col) for c, name in enumerate(names)]
@@ -335,11 +341,11 @@ def _fit_width(header, data, n, anchors, index_col, lines_layout):
         if rows2 != rows:
             rows, score = rows2, score2
             profile = _profiles(data, rows, n, anchors)
-            names, fit = column_names(header, n, lambda c, name: _fit(profile[c], name), lines_layout)
+            names, fit = column_names(header, n, _Fits(profile, _sums(data, rows, n, anchors)), lines_layout)
     return score + 2.0 * fit, rows, names
 
 
-GROUP_NAME = re.compile(r"类别|类目|板块|领域|维度|任务类型|指标类别|一级指标|分类|主要领域")
+GROUP_NAME = re.compile(r"类别|类目|板块|领域|维度|任务类型|指标类别|一级指标|分类|主要领域|^所属(?:区|区县|街镇)?$")
 
 
 WORDS = ("short", "text", "long", "mixed")
@@ -385,6 +391,38 @@ def _profiles(data, rows, n, anchors) -> list[Counter]:
             if col >= 0:
                 prof[col][cell_type(data[i].text, i in anchors)] += 1
     return prof
+
+
+def _sums(data, rows, n, anchors) -> list[float]:
+    sums = [0.0] * n
+    for row in rows:
+        for col, i in row:
+            if col >= 0 and i not in anchors:
+                v = parse_value(data[i].text.strip())
+                if v.is_number and v.value is not None:
+                    sums[col] += v.value
+    return sums
+
+
+STATED_TOTAL = re.compile(r"约?(\d+(?:\.\d+)?)\s*(万|亿)?(?:亩|公顷|平方米|平方公里|个|项|处|件|万元|元)")
+
+
+class _Fits:
+    """How well a header name suits a column's values, and whether a total printed in a name ("总面积1.06万亩",
+    "2024年约1900亩") is the sum of the column's values (or of them with their 合计 row)."""
+
+    def __init__(self, profile, sums):
+        self.profile, self.sums = profile, sums
+
+    def __call__(self, c: int, name: str) -> float:
+        return _fit(self.profile[c], name)
+
+    def total(self, c: int, name: str) -> float:
+        m = STATED_TOTAL.search(re.sub(r"(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年", "", name))
+        if not m or not self.sums[c]:
+            return 0.0
+        stated = float(m.group(1)) * {"万": 1e4, "亿": 1e8}.get(m.group(2) or "", 1)
+        return 2.0 if any(abs(s - stated) <= 0.03 * stated for s in (self.sums[c], self.sums[c] / 2)) else 0.0
 
 
 def _fit(profile: Counter, name: str) -> float:

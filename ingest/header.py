@@ -17,19 +17,19 @@ STRONG = re.compile(
     r"具体任务|目标|目标值|指标值|预期目标|规划目标|现状|现状值|基期值|基准值|基础值|完成值|完成情况|地区|区域|区县|街镇|乡镇|"
     r"街镇、园区|盟市|地市|设区市|市州|市（州）|市\(州\)|地市州|区县|县（市、区）|旗县|旗县（市、区）|省份|责任单位|牵头单位|牵头部门|配合部门|配合单位|推进单位|责任部门|主要责任单位|职责分工|时间|时间节点|"
     r"完成时间|进度安排|备注|说明|合计|总计|累计|数据来源|指标解释|计算方法|单位名称|所在区|所在区县|所在地|所在区位|位置|地点|地址|"
-    r"四至范围|范围|区域等级|等级|区域名称|地块名称)$"
+    r"四至范围|范围|区域等级|等级|级别|区域名称|地块名称|行政区|行政区划|所属|所属区|所属区县|所属街镇|ID|id)$"
 )
 WEAK_SUFFIX = re.compile(
     r"(?:目标|目标值|基期值|现状|现状值|完成值|任务量|情况|名称|类型|属性|单位|部门|时间|节点|指标|规划|"
     r"值|率|数|(?<!质)量|面积|数量|累计|年度|类|领域|项目|任务|措施|工程|内容|事项|降低|下降|增长|比重|浓度|比率|比例|"
-    r"排放量|能耗|占比)$"
+    r"排放量|能耗|占比|名单|名录|级别|等级|编号|代码)$"
 )
 YEARISH = re.compile(r"^[（(]?(?:“[^”]{2,6}”|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?(?:度)?)"
                      r"(?:基期值?|目标值?|现状值?|完成值?|规划值?|末|底|年)?[）)]?$")
 STRONG_PARENT = re.compile(r"(?:情况|指标值|目标值|分年度.*|构成|其中|分项)$|(?<=..)(?:类型|区域|指标|目标|分类)$")
 WEAK_PARENT = re.compile(r"(?:面积|规划|现状|内容|数量)$")
 TOTAL_IN_NAME = re.compile(r"约?\d+(?:\.\d+)?(?:亩|公顷|万平方米|平方米|个|项|万元)")  # "2026年度任务量约1625亩"
-LEAF_WORDS = re.compile(r"^(?:序号|编号|单位|计量单位|属性|备注|名称|个数|数量|类别|说明|牵头部门|配合部门|时间节点|"
+LEAF_WORDS = re.compile(r"^(?:序号|编号|单位|计量单位|属性|备注|名称|项目名称|个数|数量|类别|说明|牵头部门|配合部门|时间节点|地址|位置|地点|"
                         r"其他|其它|合计|小计|总计)$")
 
 
@@ -144,7 +144,8 @@ def search_layout(header: tuple[str, ...], n_cols: int, fits=None) -> tuple[list
     A cell is a leaf (one column, down to the data) or a parent spanning w columns whose children start one
     or two rows below (a parent may itself span two rows). Returns the leaf names and the layout's score.
     """
-    best = {"score": float("-inf"), "names": None, "anc": [[] for _ in range(n_cols)]}
+    best = {"score": float("-inf"), "names": None, "anc": [[] for _ in range(n_cols)],
+            "totals": any(STATED_TOTAL_HINT.search(h) for h in header)}  # totals can add 2 per cell
     nodes = [0]
     _row(header, 0, [(0, n_cols)], {}, [], n_cols, 0.0, best, nodes, fits, 0)
     return best["names"], best["score"]
@@ -158,7 +159,9 @@ def _row(header, k, segments, later, placed, n_cols, score, best, nodes, fits, d
     if not segments:
         if k == len(header) and not later:
             names, leaf_score = _leaf_names(header, placed, n_cols, fits)
-            total = score + leaf_score - 0.3 * depth - 0.15 * _parent_gaps(placed)
+            total = (score + leaf_score - 0.3 * depth - 0.15 * _parent_gaps(placed)
+                     - 1.0 * _split_siblings(header, placed) - 0.5 * _mixed_children(header, placed)
+                     + 1.5 * _parent_totals(header, placed, fits))
             if total > best["score"]:
                 best["score"], best["names"] = total, names
         return
@@ -190,12 +193,18 @@ def _cells(header, k, segments, si, used, later, opened, placed, n_cols, score, 
     left = len(header) - k
     if left < free_here + pending:
         return  # too few cells left to give every open column its leaf
-    if score + 2.5 * left < best["score"]:
+    if score + (4.5 if best["totals"] else 2.5) * left < best["score"]:
         return  # even the best rest cannot beat the layout found
     repeated = header.count(text) > 1  # "图斑面积" under each of nine groups: always a leaf
     ancestors = best["anc"][col]
-    fit = fits(col, join_parts(ancestors + [text])) if fits else 0.0
-    options = [(1, 0, _cell_prior(text, True, 1) + (1.0 if repeated else 0.0) + fit)]  # a leaf
+    # The leaf's own name is fitted to the values; only a name that says nothing by itself ("工业") borrows, at
+    # half weight, its parents' words (建设用地面积·工业): a parent's word must not make just any child fit.
+    fit = 0.0
+    if fits:
+        fit = fits(col, text) or 0.5 * fits(col, join_parts(ancestors + [text]))
+    total = getattr(fits, "total", None)  # a total printed in the name that the column's values add up to
+    options = [(1, 0, _cell_prior(text, True, 1) + (1.0 if repeated else 0.0) + fit
+                + (total(col, text) if total else 0.0))]  # a leaf
     if parents < len(header) - n_cols and not repeated:
         for w in range(1, remaining + 1):
             for rs in (1, 2):
@@ -235,6 +244,60 @@ def _cell_prior(text: str, leaf: bool, span: int) -> float:
     elif re.match(r"^总[\u4e00-\u9fff]{1,4}$", s) and not TOTAL_IN_NAME.search(s):
         p -= 0.8  # "总面积", "总量": the total's own column, printed beside the parts (not over them)
     return p
+
+
+def _shape(text: str) -> str:
+    """A cell's form with its digits blurred: "2024年约1900亩" and "2025年约2200亩" are one form."""
+    return re.sub(r"\d+(?:\.\d+)?", "9", re.sub(r"\s", "", text))
+
+
+def _split_siblings(header, placed) -> int:
+    """Cells of one form with a number in them ("2024年约1900亩", "2025年约2200亩") are printed in one header row
+    (under one parent or under several: 现状（2025年） | 近期规划（2030年）). Count the cells a layout puts in another
+    row than their first sibling."""
+    spot = {k: depth for k, depth, col, w, rs in placed}
+    first: dict[str, int] = {}
+    split = 0
+    for k in sorted(spot):
+        form = _shape(header[k])
+        if not re.search(r"\d", header[k]) or header.count(header[k]) > 1:
+            continue
+        if form in first:
+            split += first[form] != spot[k]
+        else:
+            first[form] = spot[k]
+    return split
+
+
+def _parent_totals(header, placed, fits) -> int:
+    """Parents whose printed total ("总面积1.06万亩分布情况") is what one of their own leaf columns adds up to."""
+    total = getattr(fits, "total", None)
+    if total is None:
+        return 0
+    found = 0
+    for k, depth, col, w, rs in placed:
+        if rs and STATED_TOTAL_HINT.search(header[k]):
+            found += any(total(c2, header[k]) for k2, d2, c2, _, rs2 in placed
+                         if d2 == depth + rs and not rs2 and col <= c2 < col + w)
+    return found
+
+
+STATED_TOTAL_HINT = re.compile(r"\d(?:[\d.]*)\s*(?:万|亿)?(?:亩|公顷|平方米|平方公里|个|项|处|件|万元|元)")
+
+
+def _mixed_children(header, placed) -> int:
+    """A parent over a run of one form ("分年度任务量" over 2024年…, 2025年…, 2026年…) rarely has a child of another
+    form among them: count such odd children."""
+    odd = 0
+    for k, depth, col, w, rs in placed:
+        if not rs:
+            continue
+        forms = [_shape(header[k2]) if re.search(r"\d", header[k2]) else "" for k2, d2, c2, _, _ in placed
+                 if d2 == depth + rs and col <= c2 < col + w]
+        common = max(set(forms), key=forms.count) if forms else ""
+        if common and forms.count(common) >= 2:
+            odd += sum(f != common for f in forms)
+    return odd
 
 
 def _parent_gaps(placed) -> int:

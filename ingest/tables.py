@@ -125,6 +125,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         header.append("".join(dict.fromkeys(p for p in parts if p)) if len(set(parts)) > 1 else parts[0])
     data = rows[header_rows:]
     data_lines = lines[header_rows:]
+    header, data = _split_counts(header, data)
+    width = len(header)
     col_names, col_units, col_marks = [], [], []
     for h in header:
         name, mark = split_footnotes(h)
@@ -154,6 +156,28 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
         caption=caption,
     )
     return table, warnings
+
+
+COUNT_IN_NAME = re.compile(r"^(.{2,24}?)\s*[（(]\s*(?:共\s*)?(\d+)\s*(个|项|家|处|座|条|所|名|人|户|村|宗)\s*[）)]$")
+
+
+def _split_counts(header: list[str], data: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """"浦东新区（5个）| 张江镇长元村、…": a name printed with how many it has. The count becomes a column of its own
+    ("行政区·数量"), so it is a value to look up, add and rank, never a unit of the name."""
+    for c in range(len(header)):
+        values = [r[c].strip() for r in data if c < len(r) and r[c].strip()]
+        counted = [COUNT_IN_NAME.match(v) for v in values]
+        if len(values) < 2 or sum(bool(m) for m in counted) < 0.6 * len(values):
+            continue
+        name = re.sub(r"\s", "", header[c]) or "名称"
+        header = header[:c + 1] + ["数量" if "数量" not in header else f"{name}·数量"] + header[c + 1:]
+        split = []
+        for r in data:
+            m = COUNT_IN_NAME.match(r[c].strip()) if c < len(r) else None
+            first, count = (m.group(1), m.group(2) + m.group(3)) if m else (r[c] if c < len(r) else "", "")
+            split.append(r[:c] + [first, count] + r[c + 1:])
+        return header, split
+    return header, data
 
 
 def spanning_header(rows: list[list[str]]) -> list[str] | None:
@@ -283,7 +307,7 @@ def column_roles(names: list[str], data: list[list[str]], notes: list[str] = ())
             {v for v in values if v not in EMPTY_MARKS}) <= 0.5 * len(values) and len(
             {r[nxt] for r in data if nxt < len(r)}) >= 0.8 * len(data)
         # "所在区 | 产业区域名称": the place a named item lies in groups it; the name names the row
-        located = re.match(r"^所在(?:区|区县|地|区位|街镇|镇)$", s) and nxt < width and re.search(
+        located = re.match(r"^(?:所在|所属)(?:区|区县|地|区位|街镇|镇)?$", s) and nxt < width and re.search(
             r"名称$", re.sub(r"\s", "", names[nxt]))
         if label_at is None and (repeats or located or (GROUP_HEADER.search(s) and nxt < width and (
                 roles[nxt] == "index" or (not roles[nxt] and share(nxt, "text") >= 0.6))) or (
