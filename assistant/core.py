@@ -123,6 +123,8 @@ class Assistant:
             if i and not _adds(answer, answers):
                 continue
             answers.append(answer)
+            if i == 0 and answer.refused and answer.intent == "out_of_scope":
+                break  # the later parts ask more about what the documents do not have
         if len(answers) == 1:
             return answers[0], turn
         shown = [answers[0]] + [a for a in answers[1:] if not a.refused or not answers[0].refused]

@@ -320,7 +320,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
             current = section
             if re.search(r"\d", head):
                 # a heading with a figure in it ("数据资料收集（2021年9月）") is quoted as printed, so it is sourced
-                at = kb.text_of(chunk.doc_id).rfind(head, 0, s + 1)
+                # (the heading may be the very line the sentence begins: "（2）…；加2分，以此累计。")
+                at = kb.text_of(chunk.doc_id).rfind(head, 0, s + len(sentence) + len(head))
                 if at >= 0:
                     citations.append(Citation(kb.doc_name(chunk.doc_id), section, head, chunk.chunk_id, chunk.doc_id))
         lines.append(f"- {sentence}")
@@ -341,6 +342,7 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
 
 UNIT_OF_ASK = re.compile(r"多少(万?亿?(?:吨|亩|公顷|平方公里|平方千米|平方米|公里|千米|米|座|处|家|条|台|套|户|人|张|辆|栋|元))")
 ASK_WORDS = re.compile(r"多少|几|什么|哪|要|完成|达到|规划|方案|计划|里|中|的|了|是|有|给|安排|一共|总共|共|至少|最少|不少于|"
+                       r"现在|目前|当前|现有|说|写|提到|讲|"
                        r"每年|全年|大约|大概|约|应|需要|必须|[两二三四五六七八九十]年(?:内|间|里)?")
 
 
@@ -386,11 +388,14 @@ def _unit_not_stated(kb, ent: Entities, sentences: list[str]) -> bool:
     if not m:
         return False
     unit = m.group(1)
-    subject = _asked_subject(kb, ent, ent.text[:m.start()])
+    # what is counted may come before the asked unit (供水管道改造要完成多少公里) or after it (有多少辆消防车)
+    before = _asked_subject(kb, ent, ent.text[:m.start()])
+    after = _asked_subject(kb, ent, re.split(r"[？?，,。；;]", ent.text[m.end():])[0])
+    subject = before | after
     if len(subject) < 2:
         return False
     number = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?" + re.escape(unit.lstrip("万亿")))
-    need = max(1, 0.6 * len(subject))
+    need = max(1, 0.6 * len(subject)) if not after else max(1, 0.6 * len(before), 0.5 * len(subject))
     return not any(_a_clause_states(re.split(r"[，,；;。:：|]", sentence), number, subject, need)
                    for sentence in sentences)
 

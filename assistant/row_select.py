@@ -1,0 +1,298 @@
+"""Rows of a table selected by what their word cells say, then counted, listed, summed or grouped.
+
+"权属部门是区绿化市容局的场所有几个" selects the rows whose 权属部门 cell is 区绿化市容局 and counts them;
+"浦东的两家基地面积加起来多少亩" selects the rows grouped under 浦东 and adds their 面积; "除市属基地外，哪个区的
+基地最多" groups the rows by their 所属 column, leaves 市属 out and counts each group. Numbers come only from the
+table: a count is the number of rows listed, a sum adds the cells shown, each row cited as printed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from assistant.executor import _grams, cell_citations, doc_title, value_words
+from assistant.plan import QueryPlan
+from kb.records import Answer, Figure
+from tools.base import dedupe, fmt_num
+
+COUNT_ASKED = re.compile(r"几[个家处项所座条块名种类批]|多少[个家处项所座条块名种类批]|数量是多少|总数")
+LIST_ASKED = re.compile(r"哪些|哪几|分别是|是哪|有什么|列出|都有")
+SUM_ASKED = re.compile(r"加起来|合计|一共|总共|总计|共计|之和|相加|总面积|总规模|总量")
+GROUP_ASKED = re.compile(r"哪(?:个|一个|些)(区|街镇|镇|街道|乡镇|部门|单位|级别|类|类型|学科|医院)[^，,。？?]{0,12}?最(多|少)")
+EXCLUDED = re.compile(r"除(?:了)?([^，,。？?]{2,16}?)(?:以外|之外|外)")
+CONTAINS = re.compile(r"(?:包含|含有|包括|涉及)(?:了)?[“\"]?([\u4e00-\u9fffA-Za-z0-9]{2,12}?)[”\"]?(?:的|科室|专业|$)")
+PLACE_IN_QUESTION = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:新区|区|县|镇|街道))(?=[^\u4e00-\u9fff]|有|的|是|共|一共|入选|在|内|里|中)")
+PLACE_SUFFIX = re.compile(r"(?:新区|区|县|镇|街道|乡|市)$")
+DIMENSION = {"区": r"区|所属|所在", "街镇": r"街镇|镇|街道|乡镇", "镇": r"镇|街镇", "街道": r"街道|街镇", "乡镇": r"乡镇|镇",
+             "部门": r"部门|单位", "单位": r"单位|部门", "级别": r"级别|等级", "类": r"类", "类型": r"类型|类别",
+             "学科": r"学科|专业", "医院": r"医院"}
+
+
+def _rows(t) -> dict[int, dict]:
+    groups = [name for name, role in zip(t.columns, t.roles) if role == "group"]
+    rows: dict[int, dict] = {}
+    for c in t.cells:
+        r = rows.setdefault(c.row, {"label": c.row_label, "cells": [], "words": []})
+        if not r["cells"] and c.parent_label:
+            parts = c.parent_label.split("·")
+            names = groups if len(groups) == len(parts) else ["分组"] * len(parts)
+            r["words"] += [(n, p) for n, p in zip(names, parts) if p]
+        r["cells"].append(c)
+        if c.kind == "text" and c.raw.strip() and c.role not in ("attribute", "unit", "index"):
+            r["words"].append((c.column, c.raw.strip()))
+            r.setdefault("first", c.col)
+            r["first"] = min(r["first"], c.col)
+    # A row whose label is merged down from the row above shares that row's merged cells too: the word cells
+    # left of its first printed one ("Y0201 | 普通外科 | 华山医院" then "| | 中山医院": 普通外科 spans both).
+    before = None
+    for r in rows.values():
+        if before is not None and r["label"] == before["label"]:
+            have = {col for col, _ in r["words"]}
+            first = r.get("first", len(t.columns))
+            spans = [(col, v) for col, v in before["words"] if col not in have and col in t.columns
+                     and t.columns.index(col) < first]
+            r["words"] = spans + r["words"]
+            if spans:
+                r["first"] = min(first, *(t.columns.index(col) for col, _ in spans))
+        before = r
+    return rows
+
+
+def _words(row: dict) -> list[tuple[str, str]]:
+    """(column, value) of the row's word cells: its groups (所属, 所在区) and its text cells."""
+    return row["words"]
+
+
+def _named(value: str, question: str) -> bool:
+    v = re.sub(r"\s", "", value)
+    if len(v) < 2 or len(v) > 16 or len(re.findall(r"[\u4e00-\u9fff]", v)) < 2 or re.search(r"(?:19|20)\d{2}", v):
+        return False  # a year or a code names no set of rows
+    if v in question:
+        return True
+    stem = PLACE_SUFFIX.sub("", v)
+    return len(stem) >= 2 and stem != v and re.search(re.escape(stem) + r"(?!新区|区|县|镇)", question) is not None
+
+
+def _table_score(t, q: set[str]) -> float:
+    caption = _grams(re.sub(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*", "", t.title))
+    return len(caption & q) / len(caption) if caption else 0.0
+
+
+def _sum_column(t, rows: list[dict], question: str, unit: str) -> str | None:
+    """The numeric column the question adds: the one it names, else the one in the unit asked, else the only one."""
+    numeric: dict[str, list] = {}
+    for row in rows:
+        for c in row["cells"]:
+            if c.value is not None and c.role not in ("index", "attribute"):
+                numeric.setdefault(c.column, []).append(c)
+    if not numeric:
+        return None
+    named = [col for col in numeric if len(re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1])) >= 2
+             and re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1]) in question]
+    if named:
+        return max(named, key=len)
+    if unit:
+        in_unit = [col for col, cells in numeric.items() if all(unit in (c.unit or "") for c in cells)]
+        if len(in_unit) == 1:
+            return in_unit[0]
+    return next(iter(numeric)) if len(numeric) == 1 else None
+
+
+def answer_rows_where(kb, plan: QueryPlan) -> Answer | None:
+    """Count, list, add up or group the rows of one table selected by the words in their cells. A follow-up
+    ("那面积加起来多少") keeps the rows the question before selected."""
+    answer = _rows_where(kb, plan, plan.question)
+    before = plan.topic.partition("‖")[2]
+    if answer is None and before and SUM_ASKED.search(plan.question):
+        answer = _rows_where(kb, plan, before + "，" + re.sub(r"^(?:那么?|那)", "", plan.question), sum_only=True)
+    return answer
+
+
+def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> Answer | None:
+    grouped = GROUP_ASKED.search(question)
+    counting, listing, summing = (bool(COUNT_ASKED.search(question)), bool(LIST_ASKED.search(question)),
+                                  bool(SUM_ASKED.search(question)))
+    if not (counting or listing or summing or grouped) or plan.operation.kind in ("metadata", "alias"):
+        return None
+    q = _grams(question)
+    excluded = EXCLUDED.search(question)
+    contains = CONTAINS.search(question)
+    best = None
+    tables = [t for t in kb.tables if t.roles and (not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids)]
+    named = [t for t in tables if _table_score(t, q) >= 0.6]
+    absent = _place_not_listed(kb, named, question)
+    if absent is not None:
+        return absent
+    for t in named or tables:  # a table the question names by its caption is the only one asked about
+        titles = t.title + doc_title(kb, t.doc_id)
+        rows = _rows(t)
+        if len(rows) < 2:
+            continue
+        labels = {r["label"] for r in rows.values()}
+        if any(reg in labels for reg in plan.scope.regions) or any(
+                len(label) >= 2 and _named(label, question) for label in labels):
+            continue  # a row the question names: that row's own cells answer it
+        seen = Counter(v for r in rows.values() for v in dict.fromkeys(v for _, v in _words(r)))
+        conditions = {(col, v) for r in rows.values() for col, v in _words(r)
+                      if _named(v, question) and v not in titles and not (excluded and v in excluded.group(1))}
+        # the longest value named wins over its parts ("区绿化市容局" over "绿化")
+        conditions = {(col, v) for col, v in conditions
+                      if not any(v != v2 and v in v2 and col == col2 for col2, v2 in conditions)}
+        for place in dict.fromkeys(PLACE_IN_QUESTION.findall(question)):
+            # "闵行区有几处": the rows whose name or place cell begins with the district named
+            starts = [r for r in rows.values() if any(w.startswith(place) and w != place for w in
+                                                      [r["label"]] + [v for _, v in _words(r)])]
+            if len(starts) >= 2 and place not in titles and not any(v == place for _, v in conditions):
+                conditions.add(("^", place))
+        if contains:
+            term = contains.group(1)
+            contained = {("∋" + col, term) for r in rows.values() for col, v in _words(r) if col and term in v}
+            conditions = {(col, v) for col, v in conditions if v != term} | contained
+        if not conditions and not grouped:
+            continue
+        group_columns = {name for name, role in zip(t.columns, t.roles) if role == "group"}
+        if conditions and not grouped and not any(seen[v] >= 2 or col in ("^",) or col in group_columns
+                                                  for col, v in conditions) and not contains:
+            continue  # a word only one row has names that row, not a set of rows (a place it lies in may)
+        score = _table_score(t, q) + 0.1 * len(conditions)
+        if best is None or score > best[0]:
+            best = (score, t, rows, conditions)
+    if best is None:
+        return None
+    _, t, rows, conditions = best
+    if grouped:
+        return _grouped(kb, t, rows, grouped, excluded, plan)
+    by_column: dict[str, set[str]] = {}
+    for col, v in conditions:
+        by_column.setdefault(col, set()).add(v)
+
+    def keeps(row) -> bool:
+        words = _words(row)
+        for col, values in by_column.items():
+            if col == "^":
+                if not any(w.startswith(v) for v in values for w in [row["label"]] + [w for _, w in words]):
+                    return False
+            elif col.startswith("∋"):
+                if not any(c == col[1:] and any(v in w for v in values) for c, w in words):
+                    return False
+            elif not any(c == col and w in values for c, w in words):
+                return False
+        return True
+
+    chosen = [r for _, r in sorted(rows.items()) if keeps(r)]
+    if excluded:
+        chosen = [r for r in chosen if not any(w in excluded.group(1) for _, w in _words(r))]
+    if not chosen:
+        return None
+    what = "、".join(sorted({f"{col[1:]}含{v}" if col.startswith("∋") else v for col, v in conditions}))
+    asked = COUNT_ASKED.search(question)
+    word = asked.group(0)[-1] if asked and asked.group(0)[-1] in "个家处项所座条块名种批" else "项"
+    head = f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{what}"
+    citations = [cell_citations(kb, t, chosen[0]["cells"][0])[0]]
+    for r in chosen[:30]:
+        citations.append(cell_citations(kb, t, r["cells"][0])[1])
+    names = _row_names(t, chosen, question, {col for col, _ in conditions})
+    figures = [Figure(f"{what} 行数", float(len(chosen)), word, "按条件计数", (), citations[1])]
+    lines = [f"{head}共{len(chosen)}{word}：{'、'.join(names[:30])}{'等' if len(names) > 30 else ''}。"]
+    if len(chosen) <= 3 and not summing:
+        # a few rows are shown whole: what each row's other cells say (四至范围, 面积 …)
+        for r, name in zip(chosen, names):
+            rest = [f"{c.column}{value_words(c) if c.kind != 'text' else '：' + c.raw}" for c in r["cells"]
+                    if c.role not in ("index",) and c.raw.strip() and c.raw.strip() != name]
+            if rest:
+                lines.append(f"- {name}：" + "；".join(rest))
+    if summing:
+        col = _sum_column(t, chosen, question, plan.measure.unit)
+        if col:
+            cells = [c for r in chosen for c in r["cells"] if c.column == col and c.value is not None]
+            units = {c.unit for c in cells}
+            if cells and len(units) == 1:
+                total = sum(c.value for c in cells)
+                unit = units.pop()
+                parts = " + ".join(f"{c.row_label}{value_words(c)}" for c in cells[:12])
+                lines.append(f"{col}合计{fmt_num(total, 4)}{unit}（{parts}{' + …' if len(cells) > 12 else ''}）。")
+                inputs = tuple(Figure(f"{c.row_label} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1])
+                               for c in cells)
+                figures.append(Figure(f"{what} {col}合计", total, unit, " + ".join(f.label for f in inputs), inputs))
+    if sum_only:
+        if len(lines) < 2:
+            return None
+        lines = lines[1:]  # the rows were listed in the answer before
+    return Answer("\n".join(lines), dedupe(citations), tuple(figures), intent="filter",
+                  trace=(f"rows of {t.title} where {sorted(conditions)} → {len(chosen)}",))
+
+
+PLACE_COLUMN = re.compile(r"^(?:所在|所属)?(?:区|区县|行政区|街镇|乡镇|地区|区域)$|^所在(?:区位|地)$")
+
+
+def _place_not_listed(kb, named, question: str) -> Answer | None:
+    """"名单里黄浦区的产业区域是哪个": the table the question names lists its rows by place, and that place is not
+    among them. Say so, and which places it does list; never answer with another place's row."""
+    if len(named) != 1:
+        return None
+    t = named[0]
+    places = [col for col, role in zip(t.columns, t.roles) if PLACE_COLUMN.match(re.sub(r"\s", "", col))]
+    if not places:
+        return None
+    rows = _rows(t)
+    titles = t.title + doc_title(kb, t.doc_id)
+    listed = list(dict.fromkeys(v for r in rows.values() for col, v in _words(r) if col in places))
+    for place in dict.fromkeys(PLACE_IN_QUESTION.findall(question)):
+        if place in titles or any(place in w or w in place for r in rows.values()
+                                  for w in [r["label"]] + [v for _, v in _words(r)]):
+            continue
+        return Answer(f"《{doc_title(kb, t.doc_id)}》{t.title}中没有{place}的内容。表中列出的是："
+                      f"{'、'.join(listed[:20])}。", (cell_citations(kb, t, t.cells[0])[0],), refused=True,
+                      intent="out_of_scope", trace=(f"{place} not among the places of {t.title}",))
+    return None
+
+
+def _row_names(t, chosen: list[dict], question: str, selecting: set[str]) -> list[str]:
+    """What to call each row: the column the question counts ("几家培训医院" → 培训医院), else the row label when the
+    rows have their own, else the first word column that tells them apart."""
+    labels = [r["label"] for r in chosen]
+    columns = [col for col in t.columns if any(c == col for r in chosen for c, _ in _words(r))]
+    text_columns = {name for name, role in zip(t.columns, t.roles) if role == "text"}
+    asked = [col for col in columns if col in text_columns and col not in selecting and len(col) >= 2
+             and (col in question or col[-2:] in question)]
+    distinct = len(set(labels)) == len(labels)
+    pick = asked[0] if asked else (None if distinct else next(
+        (col for col in columns if len({dict(_words(r)).get(col) for r in chosen}) == len(chosen)), None))
+    if pick is None:
+        return labels
+    return [dict(_words(r)).get(pick) or r["label"] for r in chosen]
+
+
+def _grouped(kb, t, rows, grouped, excluded, plan: QueryPlan) -> Answer | None:
+    """"哪个区的基地最多": the rows counted by the word column the asked dimension names, the largest group first."""
+    want = re.compile(DIMENSION.get(grouped.group(1), re.escape(grouped.group(1))))
+    columns = Counter()
+    for r in rows.values():
+        for col, v in _words(r):
+            if want.search(col):
+                columns[col] += 1
+    if not columns:
+        return None
+    col = columns.most_common(1)[0][0]
+    groups: dict[str, list] = {}
+    for _, r in sorted(rows.items()):
+        v = next((w for c, w in _words(r) if c == col), None)
+        if v is None or excluded and v in excluded.group(1):
+            continue
+        groups.setdefault(v, []).append(r)
+    if len(groups) < 2:
+        return None
+    ranked = sorted(groups.items(), key=lambda kv: len(kv[1]), reverse=grouped.group(2) == "多")
+    top_n = len(ranked[0][1])
+    top = [k for k, v in ranked if len(v) == top_n]
+    rest = "；其后是" + "、".join(f"{k}（{len(v)}项）" for k, v in ranked[len(top):len(top) + 2]) if len(ranked) > len(top) else ""
+    citations = [cell_citations(kb, t, ranked[0][1][0]["cells"][0])[0]]
+    citations += [cell_citations(kb, t, r["cells"][0])[1] for k in top for r in groups[k]]
+    figures = tuple(Figure(f"{k} 行数", float(len(groups[k])), "项", "按组计数", (), citations[1]) for k in top)
+    figures += tuple(Figure(f"{k} 行数", float(len(v)), "项", "按组计数") for k, v in ranked[len(top):len(top) + 2])
+    out = "（不含" + excluded.group(1) + "）" if excluded else ""
+    word = "最" + grouped.group(2)
+    return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}{out}，{word}的是{'、'.join(top)}，共{top_n}项"
+                  f"{'（并列）' if len(top) > 1 else ''}{rest}。", dedupe(citations), figures, intent="rank",
+                  trace=(f"rows of {t.title} grouped by {col or '分组'}: {len(groups)} groups",))
