@@ -318,6 +318,9 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
     if best is None:
         return None
     _, t, name, cells = best
+    both = {x.group(1) for x in SUPERLATIVE.finditer(plan.question)}
+    if both & set("大多高长重宽") and both & set("小少低短轻窄"):
+        return _both_ends(kb, t, name, cells, plan)  # "面积最大和最小的分别是哪家"
     cells.sort(key=lambda c: c.value, reverse=not low)
     top = [c for c in cells if c.value == cells[0].value]
     word = "最" + m.group(1)
@@ -331,6 +334,21 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
     what = "" if name == implied and name not in plan.question else name
     return Answer(f"{t.title}中{what}{word}的是{lines}{tie}{rest}。", citations, figures, intent="rank",
                   trace=(f"rank rows of {t.title} by {name} ({len(cells)} rows)",))
+
+
+def _both_ends(kb, t, name: str, cells, plan: QueryPlan) -> Answer:
+    """The largest and the smallest row of one column, ties said, each cited."""
+    ordered = sorted(cells, key=lambda c: c.value)
+    low = [c for c in ordered if c.value == ordered[0].value]
+    high = [c for c in ordered if c.value == ordered[-1].value]
+    big, small = (m.group(1) for m in (re.search(r"最([大多高长重宽])", plan.question),
+                                       re.search(r"最([小少低短轻窄])", plan.question)))
+    say = lambda group: "、".join(f"{c.row_label}（{value_words(c)}）" for c in group) + ("（并列）" if len(group) > 1 else "")
+    shown = high + low
+    citations = dedupe(x for c in shown for x in cell_citations(kb, t, c))
+    figures = tuple(Figure(f"{c.row_label} {name}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]) for c in shown)
+    return Answer(f"{t.title}中{name}最{big}的是{say(high)}；最{small}的是{say(low)}。", citations, figures,
+                  intent="rank", trace=(f"both ends of {t.title} by {name} ({len(cells)} rows)",))
 
 
 OWNER_ASKED = re.compile(r"哪个单位|哪些单位|哪个部门|哪些部门|哪家单位|谁负责|谁牵头|由谁|谁来|负责单位|责任单位|牵头单位|"

@@ -18,7 +18,7 @@ from kb.records import Answer, Citation, Figure
 from kb.tokens import plain_bigrams
 from tools.base import _chunk_at, cell_citations, cn_int, dedupe, fmt_num
 
-COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于"}
+COMPARATOR_WORDS = {"≥": "不低于", ">": "高于", "≤": "不高于", "<": "低于", "=": "等于"}
 ROLE_NAMES = {"base": "现状", "target": "目标", "cumulative": "累计", "milestone": "阶段目标", "annual": "年均",
               "change": "变化"}
 

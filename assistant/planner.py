@@ -49,6 +49,7 @@ THRESHOLD = re.compile(r"(不低于|不少于|至少|不小于|大于等于|超�
 THRESHOLD_COMPARATOR = {"不低于": "≥", "不少于": "≥", "至少": "≥", "不小于": "≥", "大于等于": "≥", "以上": "≥", "及以上": "≥",
                         "超过": ">", "高于": ">", "大于": ">", "多于": ">", "不高于": "≤", "不超过": "≤", "不大于": "≤",
                         "以下": "≤", "及以下": "≤", "低于": "<", "小于": "<", "少于": "<"}
+EXACTLY = re.compile(r"(?:各|都|均|正好|恰好|刚好)有\s*(\d+(?:\.\d+)?)\s*[个家处项所座条名村]")
 RANGE_ASKED = re.compile(r"最大.{0,6}最小|最高.{0,6}最低|最多.{0,6}最少|极差|相差最大|差距最大|最大值与最小值|最大和最小")
 ALIAS_WORDS = re.compile(r"指的是|指什么|是指|是什么意思|的全称|全称是|全称叫|指哪|是什么的简称|简称")
 REQUIREMENTS = re.compile(r"有(?:什么|哪些)要求|要求是什么|提出了?(?:什么|哪些)要求|怎么要求")
@@ -182,6 +183,9 @@ def _plan(ent: Entities, intent: Intent, kb, used_context: bool, docs: tuple[str
             order = "asc" if nth.group(0)[-1] in "小低少" else "desc"
     comparator, threshold = "", None
     th = THRESHOLD.search(text)
+    exactly = EXACTLY.search(text)
+    if not th and exactly and re.search(r"哪些|哪几", text):
+        comparator, threshold, kind = "=", float(exactly.group(1)), "filter"  # "哪些区各有4个村入选"
     if th and kind in ("filter", "list", "lookup", "count", "fact", "narrative") and re.search(
             r"哪些|哪几|几[个项处座条家所块]|多少[个项处座条家所]|有哪", text):
         word = th.group(1) or th.group(6)

@@ -23,6 +23,7 @@ GROUP_ASKED = re.compile(r"哪(?:个|一个|些)(区|街镇|镇|街道|乡镇|�
 EXCLUDED = re.compile(r"除(?:了)?([^，,。？?]{2,16}?)(?:以外|之外|外)")
 CONTAINS = re.compile(r"(?:包含|含有|包括|涉及)(?:了)?[“\"]?([\u4e00-\u9fffA-Za-z0-9]{2,12}?)[”\"]?(?:的|科室|专业|$)")
 PLACE_IN_QUESTION = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:新区|区|县|镇|街道))(?=[^\u4e00-\u9fff]|有|的|是|共|一共|入选|在|内|里|中)")
+TOTAL_LABEL = re.compile(r"^(?:合\s*计|小\s*计|总\s*计|共\s*计|全区|全市|总量)")
 PLACE_SUFFIX = re.compile(r"(?:新区|区|县|镇|街道|乡|市)$")
 DIMENSION = {"区": r"区|所属|所在", "街镇": r"街镇|镇|街道|乡镇", "镇": r"镇|街镇", "街道": r"街道|街镇", "乡镇": r"乡镇|镇",
              "部门": r"部门|单位", "单位": r"单位|部门", "级别": r"级别|等级", "类": r"类", "类型": r"类型|类别",
@@ -149,13 +150,14 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
             term = contains.group(1)
             contained = {("∋" + col, term) for r in rows.values() for col, v in _words(r) if col and term in v}
             conditions = {(col, v) for col, v in conditions if v != term} | contained
-        if not conditions and not grouped:
-            continue
+        if not conditions and not grouped and not (summing and not counting and t in named and not plan.scope.regions
+                                                   and not plan.measure.indicators):
+            continue  # (a sum over the whole table the question names keeps every row but its totals)
         group_columns = {name for name, role in zip(t.columns, t.roles) if role == "group"}
         if conditions and not grouped and not any(seen[v] >= 2 or col in ("^",) or col in group_columns
                                                   for col, v in conditions) and not contains:
             continue  # a word only one row has names that row, not a set of rows (a place it lies in may)
-        score = _table_score(t, q) + 0.1 * len(conditions)
+        score = _table_score(t, q) + 0.1 * len(conditions) + (0.5 if conditions else 0.0)
         if best is None or score > best[0]:
             best = (score, t, rows, conditions)
     if best is None:
@@ -180,12 +182,12 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
                 return False
         return True
 
-    chosen = [r for _, r in sorted(rows.items()) if keeps(r)]
+    chosen = [r for _, r in sorted(rows.items()) if keeps(r) and not TOTAL_LABEL.match(r["label"])]
     if excluded:
         chosen = [r for r in chosen if not any(w in excluded.group(1) for _, w in _words(r))]
     if not chosen:
         return None
-    what = "、".join(sorted({f"{col[1:]}含{v}" if col.startswith("∋") else v for col, v in conditions}))
+    what = "、".join(sorted({f"{col[1:]}含{v}" if col.startswith("∋") else v for col, v in conditions})) or "表中"
     asked = COUNT_ASKED.search(question)
     word = asked.group(0)[-1] if asked and asked.group(0)[-1] in "个家处项所座条块名种批" else "项"
     head = f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{what}"

@@ -48,12 +48,16 @@ AREAS = "# 某市经济信息化委关于发布年度重点产业区域的通知
              ("3", "南山区", "佘山科技园", "东至佘北公路，北至昌业路")])
 
 
+VILLAGES = "# 某局关于公布森林乡村名单的通知\n\n现公布第二批森林乡村名单。\n\n附件\n\n某市森林乡村名单（第二批）\n\n" + _pipe(
+    ("行政区", "行政村名单"), [("东江区（3个）", "甲村、乙村、丙村"), ("北湖区（2 个）", "丁村、戊村"), ("南山区（2个）", "己村、庚村")])
+
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
     folder = tmp_path_factory.mktemp("rows")
     paths = []
     for name, text in (("bases.md", BASES), ("training.md", TRAINING), ("habitats.md", HABITATS),
-                       ("areas.md", AREAS)):
+                       ("areas.md", AREAS), ("villages.md", VILLAGES)):
         path = folder / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -104,6 +108,18 @@ def test_a_place_the_table_does_not_list_is_refused_with_what_it_lists(assistant
     assert "曹路" not in a.text and "佘山" not in a.text
     b = _ok(assistant.ask("年度重点产业区域名单里，南山区是哪个区域？四至范围怎么划的？"), (), ["佘山科技园", "昌业路"])
     assert "曹路" not in b.text
+
+
+def test_rows_with_exactly_the_count_asked(assistant):
+    a = _ok(assistant.ask("第二批森林乡村名单中，哪些区各有2个村入选？"), [2], ["北湖区", "南山区"])
+    assert "东江区" not in a.text
+
+
+def test_both_ends_of_a_column_and_the_sum_over_the_whole_table(assistant):
+    a = _ok(assistant.ask("野生动物栖息地名录（第一批）中，面积最大和最小的分别是哪处？"), [32.8, 9.5],
+            ["东江区金海湿地栖息地", "北湖区鸟类栖息地"])
+    assert a.text.index("东江区金海") < a.text.index("北湖区鸟类")
+    _ok(assistant.ask("野生动物栖息地名录（第一批）的栖息地总面积是多少公顷？"), [75.8])
 
 
 def test_a_row_the_question_names_is_not_taken_for_a_set(assistant):
