@@ -294,7 +294,7 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
     """"公园绿地重点建设计划表里面积最大的是哪个项目": the rows of the table the question names, ranked by the
     column it names (totals left out); ties are said."""
     m = SUPERLATIVE.search(plan.question)
-    if m is None or "哪" not in plan.question or plan.scope.regions:
+    if m is None or "哪" not in plan.question:
         return None
     low = m.group(1) in "小少低短轻窄"
     implied = {"长": "长度", "短": "长度", "宽": "宽度", "窄": "宽度"}.get(m.group(1), "")  # "哪条绿道最长"
@@ -308,6 +308,8 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
             continue  # only a table the question names by its caption
         if any(i not in t.title for i in plan.measure.indicators):
             continue  # an indicator asked that is not the table's own name is another question
+        if set(plan.scope.regions) & set(t.row_labels):
+            continue  # a row the question names is looked up, not ranked (a district owning the plan is no row)
         for col in dict.fromkeys(c.column for c in t.cells):
             name = re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1]).strip()
             if len(name) >= 2 and (name in plan.question or name == implied):

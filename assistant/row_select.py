@@ -22,7 +22,8 @@ SUM_ASKED = re.compile(r"加起来|合计|一共|总共|总计|共计|之和|相
 GROUP_ASKED = re.compile(r"哪(?:个|一个|些)(区|街镇|镇|街道|乡镇|部门|单位|级别|类|类型|学科|医院)[^，,。？?]{0,12}?最(多|少)")
 EXCLUDED = re.compile(r"除(?:了)?([^，,。？?]{2,16}?)(?:以外|之外|外)")
 CONTAINS = re.compile(r"(?:包含|含有|包括|涉及)(?:了)?[“\"]?([\u4e00-\u9fffA-Za-z0-9]{2,12}?)[”\"]?(?:的|科室|专业|$)")
-PLACE_IN_QUESTION = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:新区|区|县|镇|街道))(?=[^\u4e00-\u9fff]|有|的|是|共|一共|入选|在|内|里|中)")
+PLACE_IN_QUESTION = re.compile(r"((?![哪各每全本该这那其])[\u4e00-\u9fff]{2,4}?(?:新区|区|县|镇|街道))(?=[^\u4e00-\u9fff]|有|的|是|共|一共|入选|在|内|里|中)")
+ATTRIBUTE_WORDS = re.compile(r"约束性|预期性|指导性")
 TOTAL_LABEL = re.compile(r"^(?:合\s*计|小\s*计|总\s*计|共\s*计|全区|全市|总量)")
 PLACE_SUFFIX = re.compile(r"(?:新区|区|县|镇|街道|乡|市)$")
 DIMENSION = {"区": r"区|所属|所在", "街镇": r"街镇|镇|街道|乡镇", "镇": r"镇|街镇", "街道": r"街道|街镇", "乡镇": r"乡镇|镇",
@@ -105,8 +106,10 @@ def answer_rows_where(kb, plan: QueryPlan) -> Answer | None:
     ("那面积加起来多少") keeps the rows the question before selected."""
     answer = _rows_where(kb, plan, plan.question)
     before = plan.topic.partition("‖")[2]
-    if answer is None and before and SUM_ASKED.search(plan.question):
-        answer = _rows_where(kb, plan, before + "，" + re.sub(r"^(?:那么?|那)", "", plan.question), sum_only=True)
+    if answer is None and before:
+        # "…北湖区那棵罗汉松树龄多少？保护等级呢": the row the question before picked out is still the one asked
+        answer = _rows_where(kb, plan, before + "，" + re.sub(r"^(?:那么?|那)", "", plan.question),
+                             sum_only=bool(SUM_ASKED.search(plan.question)))
     return answer
 
 
@@ -114,8 +117,9 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
     grouped = GROUP_ASKED.search(question)
     counting, listing, summing = (bool(COUNT_ASKED.search(question)), bool(LIST_ASKED.search(question)),
                                   bool(SUM_ASKED.search(question)))
-    if not (counting or listing or summing or grouped) or plan.operation.kind in ("metadata", "alias"):
-        return None
+    aggregate = counting or listing or summing or grouped
+    if plan.operation.kind in ("metadata", "alias") or plan.operation.threshold is not None:
+        return None  # rows past a bound are answer_table_filter's
     q = _grams(question)
     excluded = EXCLUDED.search(question)
     contains = CONTAINS.search(question)
@@ -130,13 +134,15 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
         rows = _rows(t)
         if len(rows) < 2:
             continue
-        labels = {r["label"] for r in rows.values()}
-        if any(reg in labels for reg in plan.scope.regions) or any(
-                len(label) >= 2 and _named(label, question) for label in labels):
+        labels = Counter(r["label"] for r in rows.values())
+        named_labels = {label for label in labels if len(label) >= 2 and _named(label, question)}
+        if any(labels[reg] == 1 for reg in plan.scope.regions) or any(labels[x] == 1 for x in named_labels):
             continue  # a row the question names: that row's own cells answer it
         seen = Counter(v for r in rows.values() for v in dict.fromkeys(v for _, v in _words(r)))
         conditions = {(col, v) for r in rows.values() for col, v in _words(r)
                       if _named(v, question) and v not in titles and not (excluded and v in excluded.group(1))}
+        # a label several rows share ("松江区" over each of its trees) selects those rows like a group does
+        conditions |= {("行名", x) for x in named_labels if labels[x] >= 2 and x not in titles}
         # the longest value named wins over its parts ("区绿化市容局" over "绿化")
         conditions = {(col, v) for col, v in conditions
                       if not any(v != v2 and v in v2 and col == col2 for col2, v2 in conditions)}
@@ -150,11 +156,12 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
             term = contains.group(1)
             contained = {("∋" + col, term) for r in rows.values() for col, v in _words(r) if col and term in v}
             conditions = {(col, v) for col, v in conditions if v != term} | contained
-        if not conditions and not grouped and not (summing and not counting and t in named and not plan.scope.regions
-                                                   and not plan.measure.indicators):
-            continue  # (a sum over the whole table the question names keeps every row but its totals)
+        whole = t in named and not plan.scope.regions and not plan.measure.indicators and (
+            summing and not counting or counting and _table_score(t, q) >= 0.8 and not ATTRIBUTE_WORDS.search(question))
+        if not conditions and not grouped and not whole:
+            continue  # (a sum or count over the whole table the question names keeps every row but its totals)
         group_columns = {name for name, role in zip(t.columns, t.roles) if role == "group"}
-        if conditions and not grouped and not any(seen[v] >= 2 or col in ("^",) or col in group_columns
+        if conditions and not grouped and not any(seen[v] >= 2 or col in ("^", "行名") or col in group_columns
                                                   for col, v in conditions) and not contains:
             continue  # a word only one row has names that row, not a set of rows (a place it lies in may)
         score = _table_score(t, q) + 0.1 * len(conditions) + (0.5 if conditions else 0.0)
@@ -172,7 +179,10 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
     def keeps(row) -> bool:
         words = _words(row)
         for col, values in by_column.items():
-            if col == "^":
+            if col == "行名":
+                if row["label"] not in values:
+                    return False
+            elif col == "^":
                 if not any(w.startswith(v) for v in values for w in [row["label"]] + [w for _, w in words]):
                     return False
             elif col.startswith("∋"):
@@ -185,8 +195,8 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
     chosen = [r for _, r in sorted(rows.items()) if keeps(r) and not TOTAL_LABEL.match(r["label"])]
     if excluded:
         chosen = [r for r in chosen if not any(w in excluded.group(1) for _, w in _words(r))]
-    if not chosen:
-        return None
+    if not chosen or not aggregate and (len(chosen) != 1 or len(conditions) < 2):
+        return None  # without a count, list or sum, only the one row two of its words pick out ("静安区那棵罗汉松")
     what = "、".join(sorted({f"{col[1:]}含{v}" if col.startswith("∋") else v for col, v in conditions})) or "表中"
     asked = COUNT_ASKED.search(question)
     word = asked.group(0)[-1] if asked and asked.group(0)[-1] in "个家处项所座条块名种批" else "项"
@@ -197,6 +207,8 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
     names = _row_names(t, chosen, question, {col for col, _ in conditions})
     figures = [Figure(f"{what} 行数", float(len(chosen)), word, "按条件计数", (), citations[1])]
     lines = [f"{head}共{len(chosen)}{word}：{'、'.join(names[:30])}{'等' if len(names) > 30 else ''}。"]
+    if not aggregate:
+        lines = [f"{head}："]
     if len(chosen) <= 3 and not summing:
         # a few rows are shown whole: what each row's other cells say (四至范围, 面积 …)
         for r, name in zip(chosen, names):
@@ -240,6 +252,8 @@ def _place_not_listed(kb, named, question: str) -> Answer | None:
     rows = _rows(t)
     titles = t.title + doc_title(kb, t.doc_id)
     listed = list(dict.fromkeys(v for r in rows.values() for col, v in _words(r) if col in places))
+    if not listed:
+        return None
     for place in dict.fromkeys(PLACE_IN_QUESTION.findall(question)):
         if place in titles or any(place in w or w in place for r in rows.values()
                                   for w in [r["label"]] + [v for _, v in _words(r)]):

@@ -105,6 +105,8 @@ def parse_value(raw: str) -> Value:
     opened, closed = m.group("open") or "", m.group("close") or ""
     if bool(opened) != bool(closed):
         return Value("text", raw)  # "(2025年" is a fragment of words, not a value
+    if m.group("hi") and re.match(r"0\d", m.group("num")) or re.match(r"0\d", m.group("hi") or ""):
+        return Value("text", raw)  # "06-050" is a code (an ID, a file number), never the range 6—50
     value = float(m.group("num"))
     hi = float(m.group("hi")) if m.group("hi") else None
     if unit == "年" and hi is None and value.is_integer() and 1900 <= value <= 2100:

@@ -52,12 +52,18 @@ VILLAGES = "# 某局关于公布森林乡村名单的通知\n\n现公布第二�
     ("行政区", "行政村名单"), [("东江区（3个）", "甲村、乙村、丙村"), ("北湖区（2 个）", "丁村、戊村"), ("南山区（2个）", "己村、庚村")])
 
 
+TREES = "# 某市绿化和市容管理局关于年度古树鉴定确认的公告\n\n现公布年度古树确认目录。\n\n附件\n\n古树确认目录\n\n" + _pipe(
+    ("序号", "区", "树种", "树龄", "保护等级", "建议编号"),
+    [("1", "东江区", "银杏", "100年", "二级", "2095"), ("2", "东江区", "朴树", "120年", "二级", "2096"),
+     ("3", "北湖区", "罗汉松", "80年", "三级", "06-050"), ("4", "北湖区", "银杏", "150年", "二级", "06-051")])
+
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
     folder = tmp_path_factory.mktemp("rows")
     paths = []
     for name, text in (("bases.md", BASES), ("training.md", TRAINING), ("habitats.md", HABITATS),
-                       ("areas.md", AREAS), ("villages.md", VILLAGES)):
+                       ("areas.md", AREAS), ("villages.md", VILLAGES), ("trees.md", TREES)):
         path = folder / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -120,6 +126,16 @@ def test_both_ends_of_a_column_and_the_sum_over_the_whole_table(assistant):
             ["东江区金海湿地栖息地", "北湖区鸟类栖息地"])
     assert a.text.index("东江区金海") < a.text.index("北湖区鸟类")
     _ok(assistant.ask("野生动物栖息地名录（第一批）的栖息地总面积是多少公顷？"), [75.8])
+
+
+def test_one_row_picked_out_by_a_shared_label_and_one_of_its_words(assistant):
+    a = _ok(assistant.ask("古树确认目录里，北湖区那棵罗汉松树龄多少？保护等级和建议编号是什么？"), [80], ["三级", "06-050"])
+    assert "06-051" not in a.text and "150" not in a.text
+
+
+def test_the_whole_table_the_question_names_is_counted(assistant):
+    a = _ok(assistant.ask("年度重点产业区域名单一共公布了多少个？"), [3], ["曹路工业园区", "佘山科技园"])
+    assert a.text.count("、") == 2
 
 
 def test_a_row_the_question_names_is_not_taken_for_a_set(assistant):
@@ -185,3 +201,10 @@ def test_a_count_asked_before_what_is_counted_is_answered_from_the_passage(tmp_p
     assert not ingest_paths(settings, [path]).failed
     a = Assistant(settings).ask("消防规划里说现在有多少辆特种应急消防车？")
     assert not a.refused and check_number(a.text, [43]), a.text
+
+
+def test_a_code_with_leading_zeros_is_words_not_a_range():
+    from ingest.values import parse_value
+
+    assert parse_value("06-050").kind == "text"  # a tree's number, not 6—50
+    assert parse_value("6-50").kind == "range" and parse_value("0.5-1.0").kind == "range"
