@@ -222,6 +222,13 @@ class Assistant:
         if ent.doc_ids:
             kb = kb.subset(ent.doc_ids)
             trace.append("文档范围：" + "、".join(kb.doc_name(d) for d in sorted(ent.doc_ids)))
+            owners = _owning_districts(kb, ent.regions)
+            if owners:
+                # "奉贤…一览表里，上海城建职业学院…": the district the plan belongs to names the plan, not a row
+                ent.regions = [r for r in ent.regions if r not in owners]
+                plan = replace(plan, scope=replace(plan.scope, regions=tuple(r for r in plan.scope.regions
+                                                                              if r not in owners)))
+                trace.append("地区即文件所属：" + "、".join(owners))
         if plan.operation.kind in ("rank", "nth") and intent.kind not in ("rank", "out_of_scope") and ent.indicators:
             # "排第二的是哪个盟市": the plan read a rank the legacy intent missed
             n = plan.operation.n
@@ -674,6 +681,22 @@ def _abbreviates(word: str, name: str) -> bool:
             return True
         at = name.find(word[0], at + 1)
     return False
+
+
+def _owning_districts(kb, regions) -> list[str]:
+    """The regions asked that the documents in scope are named by (奉贤区 for 《奉贤区…方案》) and that no table of
+    theirs has as a row or a word cell: they say whose document it is."""
+    if not regions or not kb.tables:
+        return []
+    titles = "".join(ex.doc_title(kb, d["doc_id"]) + kb.doc_name(d["doc_id"]) for d in kb.docs)
+    words = {c.row_label for t in kb.tables for c in t.cells} | {c.parent_label for t in kb.tables for c in t.cells}
+    words |= {c.raw for t in kb.tables for c in t.cells if c.kind == "text"}
+    owners = []
+    for r in regions:
+        stem = re.sub(r"(?:新区|区|县|市)$", "", r)
+        if (r in titles or len(stem) >= 2 and stem in titles) and r not in words and stem not in words:
+            owners.append(r)
+    return owners
 
 
 def question_parts(text: str) -> list[str]:

@@ -614,6 +614,8 @@ def _column_score(name: str, plan: QueryPlan) -> float:
     pg = _grams(parents)
     if pg:
         score += 1.0 * len(pg & qg) / len(pg)
+        if own:
+            score += 2.0 * len(own & pg) / len(pg)  # "那社区呢" after "等级…2021年任务": the follow-up's kind decides
     return score
 
 

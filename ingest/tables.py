@@ -149,10 +149,12 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     # Cells are numbered by the columns the table keeps (the 单位 column lives on as each cell's unit).
     kept = {c: i for i, c in enumerate(c for c in range(width) if roles[c] != "unit")}
     cells = [replace(c, col=kept.get(c.col, c.col)) for c in cells]
+    columns, kept_roles, cells = fold_kind_rows(columns, tuple(roles[c] for c in range(width) if roles[c] != "unit"),
+                                                cells)
     table = Table(
         table_id=table_id, doc_id=doc_id, title=title, section_path=join_path(section_path), unit=table_unit,
         columns=columns, intro=intro, cells=tuple(cells), start=start, end=end,
-        roles=tuple(roles[c] for c in range(width) if roles[c] != "unit"), notes=tuple(table_notes),
+        roles=kept_roles, notes=tuple(table_notes),
         caption=caption,
     )
     return table, warnings
@@ -178,6 +180,99 @@ def _split_counts(header: list[str], data: list[list[str]]) -> tuple[list[str], 
             split.append(r[:c] + [first, count] + r[c + 1:])
         return header, split
     return header, data
+
+
+KIND_WORD = re.compile(r"^[\u4e00-\u9fff]{1,4}$")
+
+
+def fold_kind_rows(columns: tuple[str, ...], roles: tuple[str, ...], cells: list[Cell]):
+    """Each place printed as rows told apart by a kind column ("南桥镇 | 等级 | 0.55 …" then " | 社区 | 0.00 …", the
+    place merged down): one row per place, its columns named by kind ("等级·2021年任务", "社区·2021年任务"). A kind
+    the page scraped into the place's column ("社区 | | 0.00 …") is read back as the kind. Each cell keeps the quote
+    of its own printed row."""
+    if "group" in roles and "label" in roles and roles.index("label") == roles.index("group") + 1:
+        return _fold_grouped_kinds(columns, roles, cells)
+    if "label" not in roles or "text" not in roles:
+        return columns, roles, cells
+    label_col, kind_col = roles.index("label"), roles.index("text")
+    if kind_col != label_col + 1:
+        return columns, roles, cells
+    rows: dict[int, list[Cell]] = {}
+    for c in cells:
+        rows.setdefault(c.row, []).append(c)
+    order = sorted(rows)
+    label = {r: rows[r][0].row_label for r in order}
+    kind = {r: next((c.raw.strip() for c in rows[r] if c.col == kind_col), "") for r in order}
+    counts = Counter(label.values())
+    scraped = {x for x, n in counts.items() if n >= 2 and KIND_WORD.match(x)}  # 社区, repeated under every place
+    if order and label[order[0]] in scraped:
+        return columns, roles, cells
+    keyed, place, odd = [], "", []
+    for r in order:
+        if label[r] in scraped:
+            if kind[r]:
+                odd.append(r)  # a row the page misaligned further (总计's second row): its word cell is kept
+            keyed.append((r, place, label[r]))
+        else:
+            place = label[r]
+            keyed.append((r, place, kind[r]))
+    kinds = Counter(k for _, _, k in keyed)
+    places = Counter(p for _, p, _ in keyed)
+    if not 2 <= len(kinds) <= 4 or min(kinds.values()) < 2 or len(places) < 2 or not all(
+            KIND_WORD.match(k) for k in kinds) or len(odd) > 1 or max(Counter((p, k) for _, p, k in keyed).values()) > 1 \
+            or sum(n >= 2 for n in places.values()) < 0.8 * len(places):
+        return columns, roles, cells
+    kinds_in_order = list(dict.fromkeys(k for _, _, k in keyed))
+    value_cols = [i for i, role in enumerate(roles) if role not in ("label", "index", "group", "unit") and i != kind_col]
+    new_columns = [columns[i] for i in range(len(columns)) if i not in value_cols and i != kind_col]
+    new_roles = [roles[i] for i in range(len(roles)) if i not in value_cols and i != kind_col]
+    where = {}
+    for k in kinds_in_order:
+        for i in value_cols:
+            where[(k, i)] = len(new_columns)
+            new_columns.append(f"{k}·{columns[i]}")
+            new_roles.append(roles[i])
+    keep = {i: new_columns.index(columns[i]) for i in range(len(columns)) if i not in value_cols and i != kind_col}
+    for r in odd:
+        where[(label[r], kind_col)] = len(new_columns)
+        new_columns.append(f"{label[r]}·{columns[kind_col]}")
+        new_roles.append("text")
+    out = []
+    for r, p, k in keyed:
+        for c in rows[r]:
+            if c.col == kind_col and (k, kind_col) not in where:
+                continue
+            col = where.get((k, c.col), keep.get(c.col, c.col))
+            out.append(replace(c, row_label=p, column=new_columns[col], col=col))
+    return tuple(new_columns), tuple(new_roles), out
+
+
+def _fold_grouped_kinds(columns, roles, cells):
+    """"甲镇 | 等级 | …" then " | 社区 | …" read as a group (the place) over rows named by kind: one row per place."""
+    by_row: dict[int, Cell] = {}
+    for c in cells:
+        by_row.setdefault(c.row, c)
+    kinds = Counter(c.row_label for c in by_row.values())
+    places = Counter(c.parent_label for c in by_row.values())
+    if not 2 <= len(kinds) <= 4 or min(kinds.values()) < 2 or not all(KIND_WORD.match(k) for k in kinds) or len(
+            places) < 2 or "" in places or max(Counter((c.parent_label, c.row_label) for c in by_row.values()).values()) > 1:
+        return columns, roles, cells
+    label_col = roles.index("label")
+    value_cols = [i for i, role in enumerate(roles) if role not in ("label", "index", "group", "unit")]
+    new_columns = [columns[i] for i in range(len(columns)) if i not in value_cols and i != label_col]
+    new_roles = [("label" if roles[i] == "group" else roles[i]) for i in range(len(roles))
+                 if i not in value_cols and i != label_col]
+    where = {}
+    for k in dict.fromkeys(c.row_label for c in by_row.values()):
+        for i in value_cols:
+            where[(k, i)] = len(new_columns)
+            new_columns.append(f"{k}·{columns[i]}")
+            new_roles.append(roles[i])
+    out = [replace(c, row_label=c.parent_label, parent_label="", column=new_columns[where[(c.row_label, c.col)]],
+                   col=where[(c.row_label, c.col)]) for c in cells if (c.row_label, c.col) in where]
+    if len(out) != len(cells):
+        return columns, roles, cells  # a cell that would have no column: leave the table as read
+    return tuple(new_columns), tuple(new_roles), out
 
 
 def spanning_header(rows: list[list[str]]) -> list[str] | None:

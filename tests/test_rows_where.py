@@ -208,3 +208,42 @@ def test_a_code_with_leading_zeros_is_words_not_a_range():
 
     assert parse_value("06-050").kind == "text"  # a tree's number, not 6—50
     assert parse_value("6-50").kind == "range" and parse_value("0.5-1.0").kind == "range"
+
+
+def test_each_place_printed_as_two_kind_rows_is_one_row_with_columns_by_kind(tmp_path):
+    table = _pipe(("街镇", "类型", "已建成（万平方米）", "2021年任务（万平方米）", "2022年任务（万平方米）"),
+                  [("甲镇", "等级", "0.55", "3.35", "3.80"), ("", "社区", "0.00", "9.76", "8.72"),
+                   ("乙镇", "等级", "0.00", "1.72", "1.60"), ("", "社区", "0.00", "3.45", "3.08"),
+                   ("丙镇", "等级", "3.75", "0.00", "0.30"), ("", "社区", "0.00", "4.73", "4.23")])
+    text = "# 某区应急避难场所建设实施方案\n\n一、目标\n\n加快建设应急避难场所。\n\n附表1：某区应急避难场所建设推进计划表\n\n" + table
+    doc = parse_bytes("shelters.md", text.encode("utf-8"))
+    t = doc.tables[0]
+    assert t.row_labels == ["甲镇", "乙镇", "丙镇"], t.row_labels
+    cells = {(c.row_label, c.column): c for c in t.cells}
+    assert cells[("乙镇", "等级·2021年任务")].value == 1.72
+    assert cells[("乙镇", "社区·2021年任务")].value == 3.45
+    assert "3.45" in cells[("乙镇", "社区·2021年任务")].quote  # cited from its own printed row
+    path = tmp_path / "shelters.md"
+    path.write_text(text, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    bot, conv = Assistant(settings), Conversation()
+    a = bot.ask("推进计划表中，乙镇2021年等级应急避难场所任务是多少？", conv)
+    assert check_number(a.text, [1.72]) and "3.45" not in a.text, a.text
+    b = bot.ask("那社区应急避难场所呢？", conv)
+    assert check_number(b.text, [3.45]), b.text
+
+
+def test_the_district_a_plan_belongs_to_names_the_plan_not_a_row(tmp_path):
+    table = _pipe(("序号", "名称", "地点", "有效避难面积", "可避难人数"),
+                  [("1", "育秀学校应急避难场所", "南桥镇古华路261号", "5500平方米", "2000人"),
+                   ("2", "城建学院应急避难场所", "庄行镇南亭公路2080号", "37500平方米", "5000人")])
+    text = ("# 东江区关于推进应急避难场所建设的实施方案\n\n一、目标\n\n加快建设。\n\n附表3：\n\n"
+            "“十三五”期间东江区等级应急避难场所建设情况一览表\n\n" + table)
+    path = tmp_path / "dongjiang.md"
+    path.write_text(text, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    a = Assistant(settings).ask("东江区“十三五”等级应急避难场所一览表里，城建学院应急避难场所的有效避难面积和可避难人数是多少？")
+    assert not a.refused and check_number(a.text, [37500, 5000]), a.text
+    assert "5500" not in a.text
