@@ -18,7 +18,7 @@ from tools.base import dedupe, fmt_num
 
 COUNT_ASKED = re.compile(r"几[个家处项所座条块名种类批]|多少[个家处项所座条块名种类批]|数量是多少|总数")
 LIST_ASKED = re.compile(r"哪些|哪几|分别是|是哪|有什么|列出|都有")
-SUM_ASKED = re.compile(r"加起来|合计|一共|总共|总计|共计|之和|相加|总面积|总规模|总量")
+SUM_ASKED = re.compile(r"加起来|合计|一共|总共|总计|共计|之和|相加|总面积")
 GROUP_ASKED = re.compile(r"哪(?:个|一个|些)(区|街镇|镇|街道|乡镇|部门|单位|级别|类|类型|学科|医院)[^，,。？?]{0,12}?最(多|少)")
 EXCLUDED = re.compile(r"除(?:了)?([^，,。？?]{2,16}?)(?:以外|之外|外)")
 CONTAINS = re.compile(r"(?:包含|含有|包括|涉及)(?:了)?[“\"]?([\u4e00-\u9fffA-Za-z0-9]{2,12}?)[”\"]?(?:的|科室|专业|$)")
@@ -34,8 +34,17 @@ DIMENSION = {"区": r"区|所属|所在", "街镇": r"街镇|镇|街道|乡镇",
 def _rows(t) -> dict[int, dict]:
     groups = [name for name, role in zip(t.columns, t.roles) if role == "group"]
     rows: dict[int, dict] = {}
+    key, last, seen_cols = {}, None, set()
+    for c in t.cells:  # printed rows of one place folded into one row (等级· | 社区· columns) are one row here too
+        if c.row not in key:
+            same = last is not None and c.row_label == last[1] and c.column not in seen_cols
+            key[c.row] = last[0] if same else c.row
+            if not same:
+                seen_cols = set()
+            last = (key[c.row], c.row_label)
+        seen_cols.add(c.column)
     for c in t.cells:
-        r = rows.setdefault(c.row, {"label": c.row_label, "cells": [], "words": []})
+        r = rows.setdefault(key[c.row], {"label": c.row_label, "cells": [], "words": []})
         if not r["cells"] and c.parent_label:
             parts = c.parent_label.split("·")
             names = groups if len(groups) == len(parts) else ["分组"] * len(parts)
@@ -312,3 +321,45 @@ def _grouped(kb, t, rows, grouped, excluded, plan: QueryPlan) -> Answer | None:
     return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}{out}，{word}的是{'、'.join(top)}，共{top_n}项"
                   f"{'（并列）' if len(top) > 1 else ''}{rest}。", dedupe(citations), figures, intent="rank",
                   trace=(f"rows of {t.title} grouped by {col or '分组'}: {len(groups)} groups",))
+
+
+def answer_row_columns_sum(kb, plan: QueryPlan) -> Answer | None:
+    """"南桥镇等级和社区总量加起来": one row's columns that differ only by a part the question names each of
+    (等级·2025年底总量, 社区·2025年底总量) are added; each cell is cited."""
+    if not SUM_ASKED.search(plan.question) or len(plan.scope.regions) != 1:
+        return None
+    place = plan.scope.regions[0]
+    q = plan.question.replace(place, " ")
+    for t in kb.tables:
+        if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
+            continue
+        cells = [c for c in t.cells if c.row_label == place and c.value is not None and "·" in c.column]
+        by_rest: dict[str, list] = {}
+        for c in cells:
+            parts = c.column.split("·")
+            for i, part in enumerate(parts):
+                if len(part) >= 2 and part in q:
+                    rest = "·".join(parts[:i] + parts[i + 1:])
+                    by_rest.setdefault(rest, []).append((part, c))
+        best = None
+        for rest, named in by_rest.items():
+            kinds = {p for p, _ in named}
+            leaf = _grams(re.sub(r"[（(][^）)]*[）)]", "", rest.split("·")[-1]))
+            cover = len(leaf & _grams(q)) / len(leaf) if leaf else 0.0
+            if len(kinds) >= 2 and cover >= 0.5 and (best is None or cover > best[0]):
+                best = (cover, rest, [c for _, c in named])
+        if best is None:
+            continue
+        _, rest, chosen = best
+        units = {c.unit for c in chosen}
+        if len(units) != 1:
+            return None
+        unit = units.pop()
+        total = sum(c.value for c in chosen)
+        inputs = tuple(Figure(f"{place} {c.column}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1]) for c in chosen)
+        parts = " + ".join(f"{c.column}{value_words(c)}" for c in chosen)
+        citations = dedupe(x for c in chosen for x in cell_citations(kb, t, c))
+        return Answer(f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{place}{parts} = {fmt_num(total, 4)}{unit}。",
+                      citations, (Figure(f"{place} {rest}合计", total, unit, " + ".join(f.label for f in inputs), inputs),),
+                      intent="compute", trace=(f"sum of {len(chosen)} columns of {place} in {t.title}",))
+    return None

@@ -232,6 +232,9 @@ def test_each_place_printed_as_two_kind_rows_is_one_row_with_columns_by_kind(tmp
     assert check_number(a.text, [1.72]) and "3.45" not in a.text, a.text
     b = bot.ask("那社区应急避难场所呢？", conv)
     assert check_number(b.text, [3.45]), b.text
+    c = bot.ask("推进计划表中，乙镇2021年等级和社区任务加起来是多少？")
+    assert check_number(c.text, [1.72, 3.45, 5.17]), c.text
+    assert check(c, "") == []
 
 
 def test_the_district_a_plan_belongs_to_names_the_plan_not_a_row(tmp_path):
