@@ -421,6 +421,9 @@ class Resolver:
                 continue
             if len(place) <= 2 and place[0] in "中的在和与及里内上下等之其各该本":
                 continue  # jieba tags fragments ("计划中旧住房" → "中旧") as places
+            at = text.find(place)
+            if place[0] in "一二三四五六七八九十" and at > 0 and text[at - 1] in "表第":
+                continue  # "表三中": a table's number and 中, not a school called 三中
             ent.unknown_places.append(place)
             close = difflib.get_close_matches(place, list(self.region_aliases), n=2, cutoff=0.75)
             ent.suggestions += [self.region_aliases[c] for c in close if self.region_aliases[c] not in ent.suggestions]

@@ -331,7 +331,8 @@ def answer_narrative(kb, ent: Entities, intent: Intent, hits, must_contain: str 
             re.search(r"\d|[一二三四五六七八九十百千万两]+(?:个|项|座|处|条|家|万|亿|公里|吨|亩)",
                       INDEX_CELL.sub("|", YEARS.sub("", x[2])))
             for x in chosen) or _unit_not_stated(kb, ent, [x[2] for x in chosen]) or (
-            intent.kind != "narrative" and _number_not_stated(kb, ent, [x[2] for x in chosen])):
+            intent.kind != "narrative" and _number_not_stated(kb, ent, [x[2] for x in chosen])) or (
+            intent.kind != "narrative" and AMOUNT_ASKED.search(ent.text) and _place_not_quoted(kb, ent, chosen)):
         # "要完成多少处文物保护单位修缮": passages on the topic that state no quantity do not answer it
         return Answer("规划中没有写明这一数量。以下是与问题相关的原文，供查阅：\n" + "\n".join(lines),
                       tuple(dedupe(citations)), (), refused=True, trace=trace + ("no quantity in the passages",),
@@ -350,6 +351,23 @@ ROLE_WORDS = re.compile(r"现状值|现状|目标值|目标|基期值|基期|完
 
 
 BARE_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d|年|月|日)")
+
+
+ASKED_PLACE = re.compile(r"(?![哪各每全本该这那其])[\u4e00-\u9fff]{2,4}?(?:新区|区|县|镇|街道)(?=的|分解|分到|有|是|要|[，,？?])")
+
+
+def _place_not_quoted(kb, ent: Entities, chosen) -> bool:
+    """"给浦东新区分解的面积是多少": a place asked that no quoted sentence names (and no title of the documents in
+    scope): the passages are about the whole, not about it."""
+    titles = "".join(kb.doc_label(d) + kb.doc_name(d) for d in (ent.doc_ids or ()))
+    for m in ASKED_PLACE.finditer(TITLE_MARKS.sub(" ", ent.text)):
+        place = m.group(0)
+        stem = re.sub(r"(?:新区|区|县|镇|街道)$", "", place)
+        if place in titles or stem in titles:
+            continue
+        if not any(place in x[2] or stem in x[2] for x in chosen):
+            return True
+    return False
 
 
 def _asked_subject(kb, ent: Entities, text: str, *fillers: re.Pattern) -> set[str]:

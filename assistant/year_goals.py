@@ -46,3 +46,50 @@ def answer_year_goals(kb, plan: QueryPlan) -> Answer | None:
         lines.append(f"（另有{len(found) - len(shown)}句也提到{year}年，未列出）")
     return Answer("\n".join(lines), tuple(c for _, _, c in shown), (), intent="narrative",
                   trace=(f"goals set for {year}: {len(found)} sentences",))
+
+
+TABLE_NUMBER = re.compile(r"(附表|表)\s*([一二三四五六七八九十]{1,3}|\d{1,2})(?![\u4e00-\u9fff]{0,1}(?:中的|里的)?(?:指标|数据)?[\u4e00-\u9fff]*表)")
+CN_DIGITS = "零一二三四五六七八九"
+
+
+def _table_no(s: str) -> str:
+    if s.isdigit():
+        return str(int(s))
+    if s == "十":
+        return "10"
+    if s.startswith("十"):
+        return str(10 + CN_DIGITS.index(s[1]))
+    if s.endswith("十"):
+        return str(CN_DIGITS.index(s[0]) * 10)
+    if "十" in s:
+        a, b = s.split("十")
+        return str(CN_DIGITS.index(a) * 10 + CN_DIGITS.index(b))
+    return str(CN_DIGITS.index(s)) if len(s) == 1 else s
+
+
+def answer_missing_table(kb, plan: QueryPlan) -> Answer | None:
+    """"规定的《表二》里…是多少": the documents in scope refer to a numbered table that the file does not carry
+    (the page left the attachment out). Say so instead of answering from other passages."""
+    m = TABLE_NUMBER.search(plan.question)
+    if m is None or not (plan.scope.doc_ids or len(kb.docs) == 1):
+        return None
+    kind, no = m.group(1), _table_no(m.group(2))
+    tables = [t for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids]
+    for t in tables:
+        for name in (t.title, t.caption, t.section_path):
+            for found in TABLE_NUMBER.finditer(name or ""):
+                if _table_no(found.group(2)) == no:
+                    return None  # the table is there
+    docs = [d for d in _docs_in_scope(kb, plan)]
+    mentioned = [d for d in docs if re.search(rf"{kind}\s*(?:{m.group(2)}|{no})(?!\d)", kb.text_of(d["doc_id"]))]
+    if not mentioned:
+        return None
+    d = mentioned[0]
+    text = kb.text_of(d["doc_id"])
+    if re.search(rf"(?m)^\s*[《]?{kind}\s*(?:{m.group(2)}|{no})(?!\d)[》]?(?:\s|[：:]|[\u4e00-\u9fff]{{0,30}}$)", text):
+        return None  # a caption line of its own: the table is in the file, only not read as one
+    at = re.search(rf"[^。\n]*{kind}\s*(?:{m.group(2)}|{no})(?!\d)[^。\n]*[。]?", text)
+    citation = quote_citation(kb, d["doc_id"], at.group(0).strip()) if at else None
+    return Answer(f"《{doc_title(kb, d['doc_id'])}》正文提到了{m.group(0)}，但知识库收录的文件中没有这张表的内容"
+                  "（原页面未附表格），无法给出表中的数值。", (citation,) if citation else (), refused=True,
+                  intent="out_of_scope", trace=(f"{m.group(0)} referred to, not in the file",))

@@ -22,7 +22,7 @@ STRONG = re.compile(
 WEAK_SUFFIX = re.compile(
     r"(?:目标|目标值|基期值|现状|现状值|完成值|任务量|情况|名称|类型|属性|单位|部门|时间|节点|指标|规划|"
     r"值|率|数|(?<!质)量|面积|数量|累计|年度|类|领域|项目|任务|措施|工程|内容|事项|降低|下降|增长|比重|浓度|比率|比例|"
-    r"排放量|能耗|占比|名单|名录|级别|等级|编号|代码)$"
+    r"排放量|能耗|占比|百分比|名单|名录|级别|等级|编号|代码)$"
 )
 YEARISH = re.compile(r"^[（(]?(?:“[^”]{2,6}”|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?(?:度)?)"
                      r"(?:基期值?|目标值?|现状值?|完成值?|规划值?|末|底|年)?[）)]?$")
@@ -55,7 +55,9 @@ def is_header_run(cells: list[str], captioned: bool = False) -> bool:
     scores = [header_score(c) for c in cells[:14]]
     strong = sum(s == 2 for s in scores)
     named = sum(s >= 1 for s in scores)
-    return strong >= 2 or (strong >= 1 and named >= (2 if captioned else 3)) or (captioned and named >= 3)
+    # under a caption, a header may be just two column names over rows of values ("建筑基地面积 | 折减率")
+    two = captioned and len(scores) >= 2 and scores[0] >= 1 and scores[1] >= 1 and all(s <= 0 for s in scores[2:4])
+    return strong >= 2 or (strong >= 1 and named >= (2 if captioned else 3)) or (captioned and named >= 3) or two
 
 
 # ---------- naming the columns of a multi-row header ----------
