@@ -19,6 +19,7 @@ from assistant.executor import (
     value_words,
 )
 from assistant.plan import QueryPlan
+from assistant.bands import answer_band
 from assistant.row_select import answer_row_columns_sum, answer_rows_where
 from assistant.year_goals import answer_missing_table, answer_year_goals
 from kb.records import Answer, Figure
@@ -401,4 +402,4 @@ def answer_task_owner(kb, plan: QueryPlan) -> Answer | None:
                   trace=(f"task owner: row matched {best[0]:.2f}",))
 
 
-EXECUTORS = (answer_metadata, answer_alias, answer_missing_table, answer_named_set, answer_row_columns_sum, answer_rows_where, answer_year_goals, answer_table_rank, answer_task_owner, answer_by_attribute, answer_count, answer_table_filter)
+EXECUTORS = (answer_metadata, answer_alias, answer_missing_table, answer_band, answer_named_set, answer_row_columns_sum, answer_rows_where, answer_year_goals, answer_table_rank, answer_task_owner, answer_by_attribute, answer_count, answer_table_filter)

@@ -131,6 +131,8 @@ def build_table(doc_id: str, text: str, start: int, end: int, title: str, sectio
     for h in header:
         name, mark = split_footnotes(h)
         name, unit = split_unit(name)
+        if not unit and re.search(r"百分比$|百分率$", name):
+            unit = "%"  # "折减率（J）百分比": the values are percentages
         if not unit and "·" in name:
             # "到2025年规划指标(万亩)·累计建成面积": the heading's unit is its columns' unit
             parts = [split_unit(part) for part in name.split("·")]

@@ -85,3 +85,18 @@ def test_a_table_number_followed_by_zhong_is_no_place(bot):
 def test_a_place_no_passage_speaks_of_is_refused(bot):
     a = bot.ask("某市城市规划管理技术规定给东江新区分解的超低能耗建筑示范面积是多少？")
     assert a.refused, a.text
+
+
+def test_a_value_asked_is_answered_by_the_band_row_that_holds_it(bot):
+    a = bot.ask("某市城市规划管理技术规定的建筑容积率折减率表，建筑基地面积2500平方米的折减率是多少？")
+    assert check_number(a.text, [15]) and "大于1000，小于、等于3000平方米" in a.text, a.text
+    b = bot.ask("某市城市规划管理技术规定的建筑容积率折减率表，建筑基地面积1000平方米的折减率是多少？")
+    assert check_number(b.text, [20]) and "小于、等于1000平方米" in b.text, b.text  # 1000 is in the first band
+
+
+def test_band_bounds_are_read_as_printed():
+    from assistant.bands import band
+
+    assert band("大于1000，小于、等于3000平方米") == (1000, False, 3000, True)
+    assert band("5000元以上")[:2] == (5000, True)
+    assert band("南桥镇") is None
