@@ -28,8 +28,8 @@ NOTE_LINE = re.compile(r"^(?:注|备注|说明|资料来源|数据来源)\s*\d*\
 ATTACHMENT = re.compile(r"^附[件表]\s*\d*\s*[：:]?\s*$")
 STOP_HEADING = re.compile(
     r"^(?:#{1,6}\s|第[一二三四五六七八九十百\d]+(?:章|节|部分)|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|"
-    r"附录\s*[一二三四五六七八九十\d]*\s*$)")
-TEXT_COLUMN = re.compile(r"内容|任务|职责|措施|说明|要求|方法|定义|解释|情况|备注|名称|项目|指标")
+    r"附录\s*[一二三四五六七八九十\d]*\s*$|第[一二三四五六七八九十百零\d]+条\s)")
+TEXT_COLUMN = re.compile(r"内容|任务|职责|措施|说明|要求|方法|定义|解释|情况|备注|名称|项目|指标|区域|范围|四至|地址|位置|地点")
 MAX_CELLS = 4000
 
 
@@ -71,7 +71,8 @@ def _stop(line: str, has_text_column: bool) -> bool:
         return True
     if TABLE_TITLE.match(s) and len(s) <= 60:
         return True
-    return not has_text_column and len(s) > 100 and s.endswith("。")
+    # a sentence ("当认定房屋存在安全隐患时，应…。") ends a table of values; a table with a text column may hold one
+    return not has_text_column and s.endswith("。") and (len(s) > 100 or len(s) > 20 and "，" in s)
 
 
 def read_cell_table(lines: list[str], start: int) -> CellTable | None:

@@ -22,7 +22,7 @@ STRONG = re.compile(
 WEAK_SUFFIX = re.compile(
     r"(?:目标|目标值|基期值|现状|现状值|完成值|任务量|情况|名称|类型|属性|单位|部门|时间|节点|指标|规划|"
     r"值|率|数|(?<!质)量|面积|数量|累计|年度|类|领域|项目|任务|措施|工程|内容|事项|降低|下降|增长|比重|浓度|比率|比例|"
-    r"排放量|能耗|占比|百分比|名单|名录|级别|等级|编号|代码)$"
+    r"排放量|能耗|占比|百分比|名单|名录|级别|等级|编号|代码|结构|方式|用途)$"
 )
 YEARISH = re.compile(r"^[（(]?(?:“[^”]{2,6}”|(?:19|20)\d{2}(?:[-—–](?:19|20)?\d{2})?年?(?:度)?)"
                      r"(?:基期值?|目标值?|现状值?|完成值?|规划值?|末|底|年)?[）)]?$")
@@ -50,9 +50,15 @@ def header_score(cell: str) -> int:
     return 0
 
 
+UNIT_NAMED = re.compile(r"^[\u4e00-\u9fff]{2,12}[（(](?:年|%|万元|元|亿元|平方米|万平方米|平方公里|公顷|亩|米|公里|千米|吨|万吨|个|"
+                        r"人|户|m2|m²|㎡|万m2)[）)]$")
+
+
 def is_header_run(cells: list[str], captioned: bool = False) -> bool:
     """Do these first cells of a block read as a table header? Under a caption, two column names do."""
-    scores = [header_score(c) for c in cells[:14]]
+    # "生产用房（年）", "残值率（%）": a name printed with its unit names a column (here only: as a row's first cell
+    # it is an indicator with its unit, so header_score leaves it alone)
+    scores = [max(header_score(c), 1 if UNIT_NAMED.search(re.sub(r"\s", "", c)) else 0) for c in cells[:14]]
     strong = sum(s == 2 for s in scores)
     named = sum(s >= 1 for s in scores)
     # under a caption, a header may be just two column names over rows of values ("建筑基地面积 | 折减率")

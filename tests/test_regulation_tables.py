@@ -100,3 +100,16 @@ def test_band_bounds_are_read_as_printed():
     assert band("大于1000，小于、等于3000平方米") == (1000, False, 3000, True)
     assert band("5000元以上")[:2] == (5000, True)
     assert band("南桥镇") is None
+
+
+def test_names_printed_with_their_units_head_a_table_that_a_sentence_ends():
+    text = ("# 某市产业用地价值评估技术指引\n\n第三十三条 成新率按下表取值。\n\n表1\n\n房屋耐用年限与残值率参考取值表\n\n"
+            "建筑结构\n\n生产用房（年）\n\n残值率（%）\n\n钢，钢混\n\n50\n\n0\n\n混合，砖混\n\n40\n\n2\n\n砖木等\n\n30\n\n4\n\n"
+            "当认定房屋存在安全隐患时，应根据房屋的实际状况降低成新率的取值。\n\n第三十四条 装饰装修的成新率可以综合评定。\n")
+    doc = parse_bytes("guide.md", text.encode("utf-8"))
+    assert len(doc.tables) == 1
+    t = doc.tables[0]
+    cells = {(c.row_label, c.column): c for c in t.cells}
+    assert cells[("混合，砖混", "生产用房")].value == 40 and cells[("混合，砖混", "生产用房")].unit == "年"
+    assert cells[("砖木等", "残值率")].value == 4 and cells[("砖木等", "残值率")].unit == "%"
+    assert not any("安全隐患" in c.raw for c in t.cells)
