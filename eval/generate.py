@@ -363,7 +363,9 @@ LAYOUTS = {
     "md": ("pipe", "bold-title"),  # title line above the pipe table, plain or **bold**
     "html": ("table", "caption"),  # title in a <p> above the table, or in its <caption>
     "docx": ("table", "title-row"),  # title paragraph above the table, or a merged first row inside it
-    "md-web": ("cells", "indexed"),  # a portal page, one cell per paragraph, with or without a 序号 column
+    # a portal page: one cell per paragraph, with or without a 序号 column; one cell per line with no blank line
+    # between; tables as attachments (an 附件 list, then "附表N：" before each caption)
+    "md-web": ("cells", "indexed", "lines", "attachments"),
 }
 FULLWIDTH = str.maketrans("0123456789%.", "０１２３４５６７８９％．")
 
@@ -517,6 +519,12 @@ def _render_web(blocks, rng: random.Random, layout: str) -> str:
            number, "", "各市、县人民政府，省政府各部门：", "", f"《{title}》已经政府同意，现印发给你们，请认真贯彻执行。", "",
            issuer, "", f"{year}年{month}月{day}日", ""]
     numbered = layout == "indexed"
+    tables = [b[1] for b in blocks if b[0] not in ("title", "p", "h")]
+    if layout == "attachments":
+        # "附件：1.…表" ⏎ "2.…表": the list of attachments under the notice
+        out += ["附件：" + "".join(f"{k}.{t.title}\n" if k < len(tables) else f"{k}.{t.title}"
+                                 for k, t in enumerate(tables, 1)), ""]
+    number = 0
     for block in blocks:
         if block[0] == "title":
             out += [block[1], ""]
@@ -526,11 +534,16 @@ def _render_web(blocks, rng: random.Random, layout: str) -> str:
             out += [block[2], ""]
         else:
             table: _Table = block[1]
+            number += 1
+            if layout == "attachments":
+                out += [f"附表{number}：", ""]
             out += [table.title, ""] + ([table.unit_line, ""] if table.unit_line else [])
             for r, row in enumerate(table.rows):
                 cells = ([("序号" if r == 0 else str(r))] if numbered else []) + row
                 for cell in cells:
-                    out += [cell, ""]
+                    out += [cell] if layout == "lines" else [cell, ""]
+            if layout == "lines":
+                out.append("")
     return "\n".join(out)
 
 

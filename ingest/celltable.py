@@ -191,7 +191,11 @@ def _groups(lines: list[str], start: int) -> list[tuple[int, int]]:
         j = i
         while j < len(lines) and lines[j].strip():
             j += 1
-        groups.append((i, j))
+        if j - i > 12 and all(len(lines[x].strip()) <= 40 for x in range(i, j)):
+            # one cell per line and no blank line anywhere: every line is a cell of its own
+            groups += [(x, x + 1) for x in range(i, j)]
+        else:
+            groups.append((i, j))
         i = j
     return groups
 
