@@ -501,9 +501,17 @@ def answer_row(kb, plan: QueryPlan) -> Answer | None:
                               + (f"（表注：{note}）" if note else "") + "。",
                               dedupe(list(cell_citations(kb, t, picked[0])) + ([note_cite] if note_cite else [])),
                               refused=True, intent="lookup", trace=("the asked cell is empty",))
-            parts = [f"{c.column}{'：' if c.kind == 'text' else '为'}{value_words(c)}" for c in picked]
-            head = f"“{label}”" + (f"（{cells[0].parent_label}）" if cells[0].parent_label else "")
-            lines.append(f"根据{where}，{head}{'，'.join(parts)}。")
+            groups = list(dict.fromkeys(c.parent_label for c in picked))
+            if len(groups) > 1:
+                # one name in several groups ("延中绿地" under 静安 and under 黄浦): each row said with its group
+                said = "；".join(f"“{label}”（{g or '未分组'}）" + "，".join(
+                    f"{c.column}{'：' if c.kind == 'text' else '为'}{value_words(c)}" for c in picked
+                    if c.parent_label == g) for g in groups)
+                lines.append(f"根据{where}，“{label}”在表中不止一处：{said}。")
+            else:
+                parts = [f"{c.column}{'：' if c.kind == 'text' else '为'}{value_words(c)}" for c in picked]
+                head = f"“{label}”" + (f"（{cells[0].parent_label}）" if cells[0].parent_label else "")
+                lines.append(f"根据{where}，{head}{'，'.join(parts)}。")
             note, note_cite = table_note(kb, t, picked)
             if note:
                 lines[-1] += f"（表注：{note}）"

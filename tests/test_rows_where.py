@@ -26,7 +26,8 @@ BASES = "# 某市绿化委员会关于公布首批义务植树基地名录的通
             ("所属", "基地名称", "ID", "基地级别"),
             [("市属", "城市植物园", "101", "国家级"), ("", "滨江森林公园", "102", "国家级"), ("", "山地植物园", "103", "市级"),
              ("东城", "东城文化公园", "104", "区级"), ("", "梅园", "105", "区级"), ("", "体育公园", "106", "区级"),
-             ("", "湖畔公园", "107", "市级"), ("西城", "西城郊野公园", "108", "区级"), ("", "樱花园", "109", "区级")])
+             ("", "湖畔公园", "107", "市级"), ("西城", "西城郊野公园", "108", "区级"), ("", "樱花园", "109", "区级"),
+             ("", "梅园", "110", "区级")])
 
 TRAINING = "# 某市卫生健康委员会关于公布新增专科培训基地名单的通知\n\n现将新增专科培训基地名单予以公布。\n\n" \
            "附件\n\n某市新增专科培训基地名单\n\n" + _pipe(
@@ -139,7 +140,7 @@ def test_the_whole_table_the_question_names_is_counted(assistant):
 
 
 def test_a_row_the_question_names_is_not_taken_for_a_set(assistant):
-    a = assistant.ask("义务植树基地名录里，梅园的基地级别是什么？")
+    a = assistant.ask("义务植树基地名录里，体育公园的基地级别是什么？")
     assert "区级" in a.text and "共" not in a.text
 
 
@@ -250,3 +251,8 @@ def test_the_district_a_plan_belongs_to_names_the_plan_not_a_row(tmp_path):
     a = Assistant(settings).ask("东江区“十三五”等级应急避难场所一览表里，城建学院应急避难场所的有效避难面积和可避难人数是多少？")
     assert not a.refused and check_number(a.text, [37500, 5000]), a.text
     assert "5500" not in a.text
+
+
+def test_one_name_in_two_groups_is_answered_with_each_group(assistant):
+    a = _ok(assistant.ask("义务植树基地名录里，梅园的ID是多少？"), [105, 110], ["东城", "西城"])
+    assert a.text.index("东城") < a.text.index("105") < a.text.index("西城") < a.text.index("110")
