@@ -192,6 +192,8 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
     if test is None:
         return None
     wants_pct = "%" in plan.question or plan.measure.quantity == "percent"
+    said = re.search(r"有\s*\d+(?:\.\d+)?\s*([个家处项所座条名])", plan.question) if op == "=" else None
+    counted = said.group(1) if said else ""
     hits, citations = [], []
     for t in kb.tables:
         if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids or not t.roles:
@@ -199,6 +201,8 @@ def answer_table_filter(kb, plan: QueryPlan) -> Answer | None:
         for c in _pick(list(t.cells), plan):
             if c.value is None or (wants_pct and c.unit != "%") or c.role in ("attribute", "text"):
                 continue
+            if op == "=" and (c.kind == "range" or c.comparator or counted and counted not in (c.unit or "")):
+                continue  # "各有4个村": a count in 个, never a range or a bound that happens to start at 4
             # A bound meets the threshold only when the whole bound does: "≥40" meets "不低于30".
             low = c.value
             if test(low):
@@ -312,6 +316,8 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
             continue  # an indicator asked that is not the table's own name is another question
         if set(plan.scope.regions) & set(t.row_labels):
             continue  # a row the question names is looked up, not ranked (a district owning the plan is no row)
+        if any(r in (c.parent_label + c.raw) for r in plan.scope.regions for c in t.cells):
+            continue  # "浦东新区哪个公园最大": the rows of one group are ranked by the selection, not the whole table
         for col in dict.fromkeys(c.column for c in t.cells):
             name = re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1]).strip()
             if len(name) >= 2 and (name in plan.question or name == implied):

@@ -31,7 +31,20 @@ DIMENSION = {"区": r"区|所属|所在", "街镇": r"街镇|镇|街道|乡镇",
              "学科": r"学科|专业", "医院": r"医院"}
 
 
+_ROWS_CACHE: dict[tuple[str, int, int], dict[int, dict]] = {}
+
+
 def _rows(t) -> dict[int, dict]:
+    """The table's rows with their word cells, read once per table (tables do not change once loaded)."""
+    key = (t.table_id, len(t.cells), id(t))
+    if key not in _ROWS_CACHE:
+        if len(_ROWS_CACHE) > 2000:
+            _ROWS_CACHE.clear()
+        _ROWS_CACHE[key] = _read_rows(t)
+    return _ROWS_CACHE[key]
+
+
+def _read_rows(t) -> dict[int, dict]:
     groups = [name for name, role in zip(t.columns, t.roles) if role == "group"]
     rows: dict[int, dict] = {}
     key, last, seen_cols = {}, None, set()
@@ -75,6 +88,32 @@ def _words(row: dict) -> list[tuple[str, str]]:
     return row["words"]
 
 
+def _places_asked(question: str) -> list[str]:
+    """Places the question names, each as its shortest ending that still ends in 区/县/镇 ("名录里北湖区" → 北湖区)."""
+    out = []
+    for m in PLACE_IN_QUESTION.finditer(question):
+        word = m.group(1)
+        suffix = re.search(r"(?:新区|区|县|镇|街道)$", word).group(0)
+        stem = word[:-len(suffix)]
+        cut = max(0, max(stem.rfind(ch) for ch in "里中的在和与及对") + 1) if any(ch in stem for ch in "里中的在和与及对") else 0
+        if len(stem) - cut >= 2:
+            out.append(word[cut:])
+    return list(dict.fromkeys(out))
+
+
+def _is_total(row: dict) -> bool:
+    """A 合计/小计 row, wherever the page printed the word (its label, its group or a word cell)."""
+    return bool(TOTAL_LABEL.match(row["label"]) or any(TOTAL_LABEL.match(v) for _, v in _words(row)))
+
+
+def _excluded(row: dict, phrase: str) -> bool:
+    """"除浦东新区外": the row whose label, group or place cell is the place excluded (equal, or its short name)."""
+    words = [row["label"]] + [v for _, v in _words(row)]
+    return any(len(w) >= 2 and (w == phrase or w in phrase and len(w) >= 0.6 * len(phrase)
+                                or phrase.startswith(PLACE_SUFFIX.sub("", w)) and len(PLACE_SUFFIX.sub("", w)) >= 2
+                                and w in phrase) for w in words)
+
+
 def _named(value: str, question: str) -> bool:
     v = re.sub(r"\s", "", value)
     if len(v) < 2 or len(v) > 16 or len(re.findall(r"[\u4e00-\u9fff]", v)) < 2 or re.search(r"(?:19|20)\d{2}", v):
@@ -102,7 +141,9 @@ def _sum_column(t, rows: list[dict], question: str, unit: str) -> str | None:
     named = [col for col in numeric if len(re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1])) >= 2
              and re.sub(r"[（(][^）)]*[）)]", "", col.split("·")[-1]) in question]
     if named:
-        return max(named, key=len)
+        longest = max(len(c) for c in named)
+        top = [c for c in named if len(c) == longest]
+        return top[0] if len(top) == 1 else None  # 等级·2021年任务 or 社区·2021年任务: not for us to pick
     if unit:
         in_unit = [col for col, cells in numeric.items() if all(unit in (c.unit or "") for c in cells)]
         if len(in_unit) == 1:
@@ -118,11 +159,11 @@ def answer_rows_where(kb, plan: QueryPlan) -> Answer | None:
     if answer is None and before:
         # "…北湖区那棵罗汉松树龄多少？保护等级呢": the row the question before picked out is still the one asked
         answer = _rows_where(kb, plan, before + "，" + re.sub(r"^(?:那么?|那)", "", plan.question),
-                             sum_only=bool(SUM_ASKED.search(plan.question)))
+                             sum_only=bool(SUM_ASKED.search(plan.question)), own=plan.question)
     return answer
 
 
-def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> Answer | None:
+def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False, own: str = "") -> Answer | None:
     grouped = GROUP_ASKED.search(question)
     counting, listing, summing = (bool(COUNT_ASKED.search(question)), bool(LIST_ASKED.search(question)),
                                   bool(SUM_ASKED.search(question)))
@@ -149,21 +190,29 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
             continue  # a row the question names: that row's own cells answer it
         seen = Counter(v for r in rows.values() for v in dict.fromkeys(v for _, v in _words(r)))
         conditions = {(col, v) for r in rows.values() for col, v in _words(r)
-                      if _named(v, question) and v not in titles and not (excluded and v in excluded.group(1))}
+                      if _named(v, question) and v not in titles and not (excluded and _excluded(
+                          {"label": "", "words": [(col, v)]}, excluded.group(1)))}
         # a label several rows share ("松江区" over each of its trees) selects those rows like a group does
         conditions |= {("行名", x) for x in named_labels if labels[x] >= 2 and x not in titles}
         # the longest value named wins over its parts ("区绿化市容局" over "绿化")
         conditions = {(col, v) for col, v in conditions
                       if not any(v != v2 and v in v2 and col == col2 for col2, v2 in conditions)}
-        for place in dict.fromkeys(PLACE_IN_QUESTION.findall(question)):
+        for place in _places_asked(question):
             # "闵行区有几处": the rows whose name or place cell begins with the district named
             starts = [r for r in rows.values() if any(w.startswith(place) and w != place for w in
                                                       [r["label"]] + [v for _, v in _words(r)])]
             if len(starts) >= 2 and place not in titles and not any(v == place for _, v in conditions):
                 conditions.add(("^", place))
+        if own:
+            # "那东江区呢" after "北湖区那棵罗汉松": what the follow-up names replaces the earlier value of its column
+            renamed = {col for col, v in conditions if _named(v, own)}
+            conditions = {(col, v) for col, v in conditions if col not in renamed or _named(v, own)}
         if contains:
             term = contains.group(1)
-            contained = {("∋" + col, term) for r in rows.values() for col, v in _words(r) if col and term in v}
+            holding = {col for r in rows.values() for col, v in _words(r) if col and term in v}
+            named_cols = {col for col in holding if col in question}
+            # "备注中包含血管外科": the column the question names; else any column that holds the term
+            contained = {("∋" + col, term) for col in named_cols} if named_cols else ({("∋*", term)} if holding else set())
             conditions = {(col, v) for col, v in conditions if v != term} | contained
         whole = t in named and not plan.scope.regions and not plan.measure.indicators and (
             summing and not counting or counting and _table_score(t, q) >= 0.8 and not ATTRIBUTE_WORDS.search(question))
@@ -194,6 +243,9 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
             elif col == "^":
                 if not any(w.startswith(v) for v in values for w in [row["label"]] + [w for _, w in words]):
                     return False
+            elif col == "∋*":
+                if not any(v in w for v in values for _, w in words):
+                    return False
             elif col.startswith("∋"):
                 if not any(c == col[1:] and any(v in w for v in values) for c, w in words):
                     return False
@@ -201,12 +253,13 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
                 return False
         return True
 
-    chosen = [r for _, r in sorted(rows.items()) if keeps(r) and not TOTAL_LABEL.match(r["label"])]
+    chosen = [r for _, r in sorted(rows.items()) if keeps(r) and not _is_total(r)]
     if excluded:
-        chosen = [r for r in chosen if not any(w in excluded.group(1) for _, w in _words(r))]
+        chosen = [r for r in chosen if not _excluded(r, excluded.group(1))]
     if not chosen or not aggregate and (len(chosen) != 1 or len(conditions) < 2):
         return None  # without a count, list or sum, only the one row two of its words pick out ("静安区那棵罗汉松")
-    what = "、".join(sorted({f"{col[1:]}含{v}" if col.startswith("∋") else v for col, v in conditions})) or "表中"
+    what = "、".join(sorted({("含" if col == "∋*" else f"{col[1:]}含") + v if col.startswith("∋") else v
+                             for col, v in conditions})) or "表中"
     asked = COUNT_ASKED.search(question)
     word = asked.group(0)[-1] if asked and asked.group(0)[-1] in "个家处项所座条块名种批" else "项"
     head = f"根据《{doc_title(kb, t.doc_id)}》{t.title}，{what}"
@@ -229,6 +282,8 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
         col = _sum_column(t, chosen, question, plan.measure.unit)
         if col:
             cells = [c for r in chosen for c in r["cells"] if c.column == col and c.value is not None]
+            if any(c.kind == "range" or c.comparator for c in cells):
+                return None  # "10—20公顷", "不低于5公顷" add up to no one figure
             units = {c.unit for c in cells}
             if cells and len(units) == 1:
                 total = sum(c.value for c in cells)
@@ -238,6 +293,8 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False) -> A
                 inputs = tuple(Figure(f"{c.row_label} {col}", c.value, c.unit, "", (), cell_citations(kb, t, c)[1])
                                for c in cells)
                 figures.append(Figure(f"{what} {col}合计", total, unit, " + ".join(f.label for f in inputs), inputs))
+    if summing and not counting and not listing and len(lines) < 2 and aggregate and not grouped:
+        return None  # a sum was asked and no column could be added: a row count is not its answer
     if sum_only:
         if len(lines) < 2:
             return None
@@ -263,7 +320,7 @@ def _place_not_listed(kb, named, question: str) -> Answer | None:
     listed = list(dict.fromkeys(v for r in rows.values() for col, v in _words(r) if col in places))
     if not listed:
         return None
-    for place in dict.fromkeys(PLACE_IN_QUESTION.findall(question)):
+    for place in _places_asked(question):
         if place in titles or any(place in w or w in place for r in rows.values()
                                   for w in [r["label"]] + [v for _, v in _words(r)]):
             continue
@@ -303,7 +360,7 @@ def _grouped(kb, t, rows, grouped, excluded, plan: QueryPlan) -> Answer | None:
     groups: dict[str, list] = {}
     for _, r in sorted(rows.items()):
         v = next((w for c, w in _words(r) if c == col), None)
-        if v is None or excluded and v in excluded.group(1):
+        if v is None or _is_total(r) or excluded and _excluded(r, excluded.group(1)):
             continue
         groups.setdefault(v, []).append(r)
     if len(groups) < 2:

@@ -361,8 +361,10 @@ def _place_not_quoted(kb, ent: Entities, chosen) -> bool:
     scope): the passages are about the whole, not about it."""
     titles = "".join(kb.doc_label(d) + kb.doc_name(d) for d in (ent.doc_ids or ()))
     for m in ASKED_PLACE.finditer(TITLE_MARKS.sub(" ", ent.text)):
-        place = m.group(0)
+        place = re.sub(r"^.*[里中的在和与及对给]", "", m.group(0))  # "规划中浦东新区" → 浦东新区
         stem = re.sub(r"(?:新区|区|县|镇|街道)$", "", place)
+        if len(stem) < 2:
+            continue
         if place in titles or stem in titles:
             continue
         if not any(place in x[2] or stem in x[2] for x in chosen):

@@ -73,13 +73,20 @@ def answer_missing_table(kb, plan: QueryPlan) -> Answer | None:
     m = TABLE_NUMBER.search(plan.question)
     if m is None or not (plan.scope.doc_ids or len(kb.docs) == 1):
         return None
-    kind, no = m.group(1), _table_no(m.group(2))
+    kind = m.group(1)
+    try:
+        no = _table_no(m.group(2))
+    except ValueError:
+        return None  # a numeral not read ("表十十")
     tables = [t for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids]
     for t in tables:
         for name in (t.title, t.caption, t.section_path):
             for found in TABLE_NUMBER.finditer(name or ""):
-                if _table_no(found.group(2)) == no:
-                    return None  # the table is there
+                try:
+                    if _table_no(found.group(2)) == no:
+                        return None  # the table is there
+                except ValueError:
+                    continue
     docs = [d for d in _docs_in_scope(kb, plan)]
     mentioned = [d for d in docs if re.search(rf"{kind}\s*(?:{m.group(2)}|{no})(?!\d)", kb.text_of(d["doc_id"]))]
     if not mentioned:

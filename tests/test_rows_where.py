@@ -59,12 +59,19 @@ TREES = "# 某市绿化和市容管理局关于年度古树鉴定确认的公告
      ("3", "北湖区", "罗汉松", "80年", "三级", "06-050"), ("4", "北湖区", "银杏", "150年", "二级", "06-051")])
 
 
+PARKS = "# 某市公园名录的通知\n\n现公布公园名录。\n\n附件\n\n某市公园名录\n\n" + _pipe(
+    ("所属区", "公园名称", "面积（公顷）", "级别"),
+    [("浦东新区", "甲公园", "10", "区级"), ("", "乙公园", "8", "市级"), ("黄浦区", "丙公园", "6", "区级"),
+     ("", "丁公园", "5", "市级"), ("", "合计", "11", "")])
+
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
     folder = tmp_path_factory.mktemp("rows")
     paths = []
     for name, text in (("bases.md", BASES), ("training.md", TRAINING), ("habitats.md", HABITATS),
-                       ("areas.md", AREAS), ("villages.md", VILLAGES), ("trees.md", TREES)):
+                       ("areas.md", AREAS), ("villages.md", VILLAGES), ("trees.md", TREES),
+                       ("parks.md", PARKS)):
         path = folder / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -134,9 +141,32 @@ def test_one_row_picked_out_by_a_shared_label_and_one_of_its_words(assistant):
     assert "06-051" not in a.text and "150" not in a.text
 
 
+def test_a_follow_up_naming_another_value_of_the_column_replaces_it(assistant):
+    conv = Conversation()
+    assistant.ask("古树确认目录里，北湖区那棵罗汉松树龄多少？", conv)
+    a = assistant.ask("那东江区那棵朴树呢？", conv)
+    assert check_number(a.text, [120]) and "罗汉松" not in a.text, a.text
+
+
 def test_the_whole_table_the_question_names_is_counted(assistant):
     a = _ok(assistant.ask("年度重点产业区域名单一共公布了多少个？"), [3], ["曹路工业园区", "佘山科技园"])
     assert a.text.count("、") == 2
+
+
+def test_an_excluded_place_leaves_out_only_its_own_rows(assistant):
+    # "区级" holds the character 区 of 浦东新区: only the rows of 浦东新区 are left out
+    a = _ok(assistant.ask("某市公园名录里，除浦东新区外，区级公园有几个？"), [1], ["丙公园"])
+    assert "甲公园" not in a.text
+
+
+def test_a_total_row_under_a_group_is_neither_counted_nor_added(assistant):
+    a = _ok(assistant.ask("某市公园名录里，黄浦区的公园面积加起来多少公顷？"), [11], ["丙公园", "丁公园"])
+    assert "22" not in a.text
+
+
+def test_a_place_after_a_few_words_is_still_that_place(assistant):
+    a = _ok(assistant.ask("野生动物栖息地名录里北湖区有几处？"), [2], ["北湖区蛙类栖息地"])
+    assert "录里" not in a.text
 
 
 def test_a_row_the_question_names_is_not_taken_for_a_set(assistant):
