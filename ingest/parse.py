@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ingest.chunk import chunk_id_for, make_chunks
@@ -24,6 +25,10 @@ MD_HEADING_MARK = re.compile(r"^#{1,6}\s+")
 def doc_id_for(name: str, sha: str) -> str:
     stem = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "_", Path(name).stem).strip("_")[:40] or "doc"
     return f"{stem}_{sha[:8]}"
+
+
+LABEL_LINE = re.compile(r"^([^\d：:。；，,]{2,20})[：:]$")  # "B类普通商品房小区：" over the lines it heads
+ITEM_HEAD = re.compile(r"^([^\d：:。；，,]{1,8})[：:](?=.*\d)")  # "一等奖：…7.5万元"
 
 
 def parse_bytes(name: str, data: bytes) -> Document:
@@ -53,9 +58,18 @@ def parse_loaded(name: str, loaded: Loaded, sha: str) -> Document:
         doc.page_starts = _page_starts(loaded, text)
         page_of = lambda off: bisect.bisect_right(doc.page_starts, off)  # noqa: E731 (1-based pages)
     blocks = outline.blocks
+    label = ""
     for idx, block in enumerate(blocks):
         if block.kind in ("para", "item", "heading"):
-            doc.facts.extend(extract_facts(doc_id, block.text, block.start, block.path))
+            facts = extract_facts(doc_id, block.text, block.start, block.path)
+            head = ITEM_HEAD.match(block.text.strip())
+            if label and head:
+                # "B类普通商品房小区：" ⏎ "一等奖：给予物业项目奖励7.5万元": the item's quantity is the label's
+                facts = [replace(f, subject=(label + head.group(1) + f.subject)[-60:]) for f in facts]
+            elif not head:
+                m = LABEL_LINE.match(block.text.strip())
+                label = m.group(1) if m else ""
+            doc.facts.extend(facts)
             if is_instruction(block.text):
                 doc.warnings.append(f"第 {text.count(chr(10), 0, block.start) + 1} 行含有像是给机器的指令的文字，"
                                     "已按普通文本保存，不从中提取数字")

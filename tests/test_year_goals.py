@@ -40,3 +40,35 @@ def test_the_targets_set_for_a_year_are_quoted_with_their_source(tmp_path):
 def test_a_year_without_targets_gets_no_other_years_targets(tmp_path):
     a = _assistant(tmp_path).ask("应急避难场所实施方案里2030年的目标是什么？")
     assert "111.41" not in a.text and "87.75" not in a.text, a.text
+
+
+REWARDS = """# 某镇物业服务考核奖励办法
+
+一、物业项目奖励
+
+B类物业项目按半年度考核得分评选一等奖、二等奖。具体标准如下：
+
+B类普通商品房小区：
+
+一等奖：给予物业项目奖励7.5万元/半年/个
+
+二等奖：给予物业项目奖励5万元/半年/个
+
+C类老公房小区：
+
+一等奖：给予物业项目奖励2.5万元/半年/个
+
+二等奖：给予物业项目奖励1万元/半年/个
+"""
+
+
+def test_an_item_under_a_label_line_is_the_labels_quantity(tmp_path):
+    path = tmp_path / "rewards.md"
+    path.write_text(REWARDS, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", embedder="hash")
+    assert not ingest_paths(settings, [path]).failed
+    bot = Assistant(settings)
+    a = bot.ask("物业服务考核奖励办法里，C类老公房小区一等奖奖励多少？")
+    assert "2.5万元" in a.text and "7.5" not in a.text, a.text
+    b = bot.ask("物业服务考核奖励办法里，B类普通商品房小区二等奖奖励多少？")
+    assert "5万元" in b.text and "7.5" not in b.text and "1万元" not in b.text, b.text
