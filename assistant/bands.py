@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
-from assistant.executor import cell_citations, doc_title, value_words
+from assistant.executor import _grams, caption_cover, cell_citations, doc_title, value_words
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
 from tools.base import dedupe, fmt_num
@@ -25,6 +26,7 @@ def _num(value: str, scale: str | None) -> float:
     return float(value) * {"万": 1e4, "亿": 1e8}.get(scale or "", 1)
 
 
+@lru_cache(maxsize=20000)
 def band(label: str) -> tuple[float, bool, float, bool] | None:
     """(low, low included, high, high included) of a label that states a band, else None."""
     s = re.sub(r"\s", "", label)
@@ -64,13 +66,6 @@ def _holds(b, v: float) -> bool:
     return (v > low or low_in and v == low) and (v < high or high_in and v == high)
 
 
-def _caption_score(t, question: str) -> float:
-    from assistant.executor import _grams
-
-    caption = _grams(re.sub(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*", "", t.title))
-    return len(caption & _grams(question)) / len(caption) if caption else 0.0
-
-
 def answer_band(kb, plan: QueryPlan) -> Answer | None:
     asked = ASKED.search(plan.question)
     if asked is None or plan.operation.threshold is not None:
@@ -80,7 +75,8 @@ def answer_band(kb, plan: QueryPlan) -> Answer | None:
     v = _num(asked.group(1), asked.group(2))
     unit = asked.group(3)
     tables = [t for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids]
-    scored = sorted(((_caption_score(t, plan.question), k) for k, t in enumerate(tables)), reverse=True)
+    q = _grams(plan.question)
+    scored = sorted(((caption_cover(t, q), k) for k, t in enumerate(tables)), reverse=True)
     if len(scored) > 1 and scored[0][0] < 0.6 and scored[0][0] - scored[1][0] < 0.2:
         scored = scored[:0] if sum(band_table(t) for t in tables) > 1 else scored
     found = []

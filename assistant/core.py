@@ -689,14 +689,12 @@ def _owning_districts(kb, regions) -> list[str]:
     if not regions or not kb.tables:
         return []
     titles = "".join(ex.doc_title(kb, d["doc_id"]) + kb.doc_name(d["doc_id"]) for d in kb.docs)
-    words = {c.row_label for t in kb.tables for c in t.cells} | {c.parent_label for t in kb.tables for c in t.cells}
-    words |= {c.raw for t in kb.tables for c in t.cells if c.kind == "text"}
-    owners = []
-    for r in regions:
-        stem = re.sub(r"(?:新区|区|县|市)$", "", r)
-        if (r in titles or len(stem) >= 2 and stem in titles) and r not in words and stem not in words:
-            owners.append(r)
-    return owners
+    named = [(r, re.sub(r"(?:新区|区|县|市)$", "", r)) for r in regions]
+    named = [(r, stem) for r, stem in named if r in titles or len(stem) >= 2 and stem in titles]
+    if not named:
+        return []  # the tables' cells are read only when a region asked is in a title
+    words = {w for t in kb.tables for c in t.cells for w in (c.row_label, c.parent_label, c.raw if c.kind == "text" else "")}
+    return [r for r, stem in named if r not in words and stem not in words]
 
 
 def question_parts(text: str) -> list[str]:

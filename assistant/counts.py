@@ -10,6 +10,7 @@ from assistant.executor import (
     _docs_in_scope,
     _grams,
     _pick,
+    caption_grams,
     answer_alias,
     answer_metadata,
     cell_citations,
@@ -309,7 +310,7 @@ def answer_table_rank(kb, plan: QueryPlan) -> Answer | None:
     for t in kb.tables:
         if plan.scope.doc_ids and t.doc_id not in plan.scope.doc_ids:
             continue
-        caption = _grams(re.sub(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*", "", t.title))
+        caption = caption_grams(t)
         if len(caption) < 3 or len(caption & q) < 0.6 * len(caption):
             continue  # only a table the question names by its caption
         if any(i not in t.title for i in plan.measure.indicators):

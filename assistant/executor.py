@@ -240,6 +240,18 @@ def _short_names(kb, plan: QueryPlan) -> Answer | None:
 # ---------- table rows by role ----------
 
 _grams = plain_bigrams
+CAPTION_NUMBER = re.compile(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*")
+
+
+def caption_grams(t) -> set[str]:
+    """The bigrams of a table's caption without its number ("附件1：", "专栏2", "表3")."""
+    return _grams(CAPTION_NUMBER.sub("", t.title))
+
+
+def caption_cover(t, q: set[str]) -> float:
+    """How much of the table's caption the question's bigrams `q` repeat (0 when the caption is empty)."""
+    caption = caption_grams(t)
+    return len(caption & q) / len(caption) if caption else 0.0
 
 
 def topic_grams(plan: QueryPlan) -> tuple[set[str], set[str]]:

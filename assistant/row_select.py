@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from assistant.executor import _grams, cell_citations, doc_title, value_words
+from assistant.executor import _grams, caption_cover, cell_citations, doc_title, value_words
 from assistant.plan import QueryPlan
 from kb.records import Answer, Figure
 from tools.base import dedupe, fmt_num
@@ -124,11 +124,6 @@ def _named(value: str, question: str) -> bool:
     return len(stem) >= 2 and stem != v and re.search(re.escape(stem) + r"(?!新区|区|县|镇)", question) is not None
 
 
-def _table_score(t, q: set[str]) -> float:
-    caption = _grams(re.sub(r"^(?:附件|附表|专栏|表)\s*[一二三四五六七八九十\d]*[：:.、\s]*", "", t.title))
-    return len(caption & q) / len(caption) if caption else 0.0
-
-
 def _sum_column(t, rows: list[dict], question: str, unit: str) -> str | None:
     """The numeric column the question adds: the one it names, else the one in the unit asked, else the only one."""
     numeric: dict[str, list] = {}
@@ -175,7 +170,7 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False, own:
     contains = CONTAINS.search(question)
     best = None
     tables = [t for t in kb.tables if t.roles and (not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids)]
-    named = [t for t in tables if _table_score(t, q) >= 0.6]
+    named = [t for t in tables if caption_cover(t, q) >= 0.6]
     absent = _place_not_listed(kb, named, question)
     if absent is not None:
         return absent
@@ -215,14 +210,14 @@ def _rows_where(kb, plan: QueryPlan, question: str, sum_only: bool = False, own:
             contained = {("∋" + col, term) for col in named_cols} if named_cols else ({("∋*", term)} if holding else set())
             conditions = {(col, v) for col, v in conditions if v != term} | contained
         whole = t in named and not plan.scope.regions and not plan.measure.indicators and (
-            summing and not counting or counting and _table_score(t, q) >= 0.8 and not ATTRIBUTE_WORDS.search(question))
+            summing and not counting or counting and caption_cover(t, q) >= 0.8 and not ATTRIBUTE_WORDS.search(question))
         if not conditions and not grouped and not whole:
             continue  # (a sum or count over the whole table the question names keeps every row but its totals)
         group_columns = {name for name, role in zip(t.columns, t.roles) if role == "group"}
         if conditions and not grouped and not any(seen[v] >= 2 or col in ("^", "行名") or col in group_columns
                                                   for col, v in conditions) and not contains:
             continue  # a word only one row has names that row, not a set of rows (a place it lies in may)
-        score = _table_score(t, q) + 0.1 * len(conditions) + (0.5 if conditions else 0.0)
+        score = caption_cover(t, q) + 0.1 * len(conditions) + (0.5 if conditions else 0.0)
         if best is None or score > best[0]:
             best = (score, t, rows, conditions)
     if best is None:

@@ -7,6 +7,7 @@ import re
 
 from assistant.executor import _docs_in_scope, doc_title, quote_citation
 from assistant.plan import QueryPlan
+from ingest.structure import cn_to_int
 from kb.records import Answer
 
 GOALS_ASKED = re.compile(r"目标|任务|要求|要达到什么|达到什么|要实现什么|实现什么")
@@ -49,22 +50,8 @@ def answer_year_goals(kb, plan: QueryPlan) -> Answer | None:
 
 
 TABLE_NUMBER = re.compile(r"(附表|表)\s*([一二三四五六七八九十]{1,3}|\d{1,2})(?![\u4e00-\u9fff]{0,1}(?:中的|里的)?(?:指标|数据)?[\u4e00-\u9fff]*表)")
-CN_DIGITS = "零一二三四五六七八九"
-
-
 def _table_no(s: str) -> str:
-    if s.isdigit():
-        return str(int(s))
-    if s == "十":
-        return "10"
-    if s.startswith("十"):
-        return str(10 + CN_DIGITS.index(s[1]))
-    if s.endswith("十"):
-        return str(CN_DIGITS.index(s[0]) * 10)
-    if "十" in s:
-        a, b = s.split("十")
-        return str(CN_DIGITS.index(a) * 10 + CN_DIGITS.index(b))
-    return str(CN_DIGITS.index(s)) if len(s) == 1 else s
+    return str(cn_to_int(s))  # "表二" and "表2" are one table
 
 
 def answer_missing_table(kb, plan: QueryPlan) -> Answer | None:
@@ -73,20 +60,13 @@ def answer_missing_table(kb, plan: QueryPlan) -> Answer | None:
     m = TABLE_NUMBER.search(plan.question)
     if m is None or not (plan.scope.doc_ids or len(kb.docs) == 1):
         return None
-    kind = m.group(1)
-    try:
-        no = _table_no(m.group(2))
-    except ValueError:
-        return None  # a numeral not read ("表十十")
+    kind, no = m.group(1), _table_no(m.group(2))
     tables = [t for t in kb.tables if not plan.scope.doc_ids or t.doc_id in plan.scope.doc_ids]
     for t in tables:
         for name in (t.title, t.caption, t.section_path):
             for found in TABLE_NUMBER.finditer(name or ""):
-                try:
-                    if _table_no(found.group(2)) == no:
-                        return None  # the table is there
-                except ValueError:
-                    continue
+                if _table_no(found.group(2)) == no:
+                    return None  # the table is there
     docs = [d for d in _docs_in_scope(kb, plan)]
     mentioned = [d for d in docs if re.search(rf"{kind}\s*(?:{m.group(2)}|{no})(?!\d)", kb.text_of(d["doc_id"]))]
     if not mentioned:

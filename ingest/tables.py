@@ -218,23 +218,13 @@ def fold_kind_rows(columns: tuple[str, ...], roles: tuple[str, ...], cells: list
         else:
             place = label[r]
             keyed.append((r, place, kind[r]))
-    kinds = Counter(k for _, _, k in keyed)
     places = Counter(p for _, p, _ in keyed)
-    if not 2 <= len(kinds) <= 4 or min(kinds.values()) < 2 or len(places) < 2 or not all(
-            KIND_WORD.match(k) for k in kinds) or len(odd) > 1 or max(Counter((p, k) for _, p, k in keyed).values()) > 1 \
-            or sum(n >= 2 for n in places.values()) < 0.8 * len(places):
+    if not _kinds_fold([(p, k) for _, p, k in keyed]) or len(odd) > 1 or sum(
+            n >= 2 for n in places.values()) < 0.8 * len(places):
         return columns, roles, cells
-    kinds_in_order = list(dict.fromkeys(k for _, _, k in keyed))
-    value_cols = [i for i, role in enumerate(roles) if role not in ("label", "index", "group", "unit") and i != kind_col]
-    new_columns = [columns[i] for i in range(len(columns)) if i not in value_cols and i != kind_col]
-    new_roles = [roles[i] for i in range(len(roles)) if i not in value_cols and i != kind_col]
-    where = {}
-    for k in kinds_in_order:
-        for i in value_cols:
-            where[(k, i)] = len(new_columns)
-            new_columns.append(f"{k}·{columns[i]}")
-            new_roles.append(roles[i])
-    keep = {i: new_columns.index(columns[i]) for i in range(len(columns)) if i not in value_cols and i != kind_col}
+    new_columns, new_roles, where = _kind_columns(columns, roles, [k for _, _, k in keyed], kind_col, roles)
+    keep = {i: new_columns.index(columns[i]) for i in range(len(columns))
+            if roles[i] in ("label", "index", "group", "unit") and i != kind_col}
     for r in odd:
         where[(label[r], kind_col)] = len(new_columns)
         new_columns.append(f"{label[r]}·{columns[kind_col]}")
@@ -249,27 +239,40 @@ def fold_kind_rows(columns: tuple[str, ...], roles: tuple[str, ...], cells: list
     return tuple(new_columns), tuple(new_roles), out
 
 
+def _kinds_fold(pairs: list[tuple[str, str]]) -> bool:
+    """(place, kind) of each printed row: 2–4 kinds, short words each on two rows or more, at least two places,
+    and no place printed twice with one kind."""
+    kinds = Counter(k for _, k in pairs)
+    return 2 <= len(kinds) <= 4 and min(kinds.values()) >= 2 and all(KIND_WORD.match(k) for k in kinds) and len(
+        {p for p, _ in pairs}) >= 2 and max(Counter(pairs).values()) == 1
+
+
+def _kind_columns(columns, roles, kinds: list[str], dropped: int, kept_roles):
+    """The folded table's columns: the non-value columns but `dropped` (with `kept_roles`), then each value column
+    once per kind in order ("等级·2021年任务", "社区·2021年任务"); `where[(kind, old column)]` is the new index."""
+    value_cols = [i for i, role in enumerate(roles) if role not in ("label", "index", "group", "unit") and i != dropped]
+    new_columns = [columns[i] for i in range(len(columns)) if i not in value_cols and i != dropped]
+    new_roles = [kept_roles[i] for i in range(len(roles)) if i not in value_cols and i != dropped]
+    where = {}
+    for k in dict.fromkeys(kinds):
+        for i in value_cols:
+            where[(k, i)] = len(new_columns)
+            new_columns.append(f"{k}·{columns[i]}")
+            new_roles.append(roles[i])
+    return new_columns, new_roles, where
+
+
 def _fold_grouped_kinds(columns, roles, cells):
     """"甲镇 | 等级 | …" then " | 社区 | …" read as a group (the place) over rows named by kind: one row per place."""
     by_row: dict[int, Cell] = {}
     for c in cells:
         by_row.setdefault(c.row, c)
-    kinds = Counter(c.row_label for c in by_row.values())
-    places = Counter(c.parent_label for c in by_row.values())
-    if not 2 <= len(kinds) <= 4 or min(kinds.values()) < 2 or not all(KIND_WORD.match(k) for k in kinds) or len(
-            places) < 2 or "" in places or max(Counter((c.parent_label, c.row_label) for c in by_row.values()).values()) > 1:
+    pairs = [(c.parent_label, c.row_label) for c in by_row.values()]
+    if not _kinds_fold(pairs) or any(not p for p, _ in pairs):
         return columns, roles, cells
-    label_col = roles.index("label")
-    value_cols = [i for i, role in enumerate(roles) if role not in ("label", "index", "group", "unit")]
-    new_columns = [columns[i] for i in range(len(columns)) if i not in value_cols and i != label_col]
-    new_roles = [("label" if roles[i] == "group" else roles[i]) for i in range(len(roles))
-                 if i not in value_cols and i != label_col]
-    where = {}
-    for k in dict.fromkeys(c.row_label for c in by_row.values()):
-        for i in value_cols:
-            where[(k, i)] = len(new_columns)
-            new_columns.append(f"{k}·{columns[i]}")
-            new_roles.append(roles[i])
+    kept_roles = tuple("label" if role == "group" else role for role in roles)  # the group names the row now
+    new_columns, new_roles, where = _kind_columns(columns, roles, [k for _, k in pairs], roles.index("label"),
+                                                  kept_roles)
     out = [replace(c, row_label=c.parent_label, parent_label="", column=new_columns[where[(c.row_label, c.col)]],
                    col=where[(c.row_label, c.col)]) for c in cells if (c.row_label, c.col) in where]
     if len(out) != len(cells):
